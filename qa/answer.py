@@ -1,0 +1,179 @@
+"""Ranked sentences -> `Answer`: the sentence(s) that answer, quoted verbatim, or an abstention.
+
+The reply is extractive: it quotes the best sentence and, only when they add something,
+up to two more (a second sentence must be nearly as close to the question as the first,
+and not a near-copy of one already quoted, such as a photo caption printed twice). Every
+quote carries a marker [n] and a `Citation` with the article, sentence number and
+character span in the original text.
+
+Abstention: when the closest sentence's cosine similarity to the question is below
+`Settings.abstain_below`, nothing in the articles is about the question; the reply says so
+and lists the closest sentences separately, marked as not an answer. How the threshold was
+chosen is in docs/design.md.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+from qa.errors import QAError
+from qa.query import contextualize
+from qa.retrieve import Hit, Retriever
+from qa.settings import Settings
+
+ABSTAIN_TEXT = "The articles don't say."
+_WORD_RE = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One quoted sentence: where it is, what it says, and how strongly it matched."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str
+    date: str
+    sentence_index: int
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class Answer:
+    """What the user is shown: `text` quotes the cited sentences, or says the articles don't say."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    query: str = ""
+    closest: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "closest": [asdict(c) for c in self.closest],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def check_question(question: object, settings: Settings) -> str:
+    """The question, stripped; a QAError says what is wrong with an unusable one."""
+    if not isinstance(question, str) or not question.strip():
+        raise QAError("the question is empty; type a question about the articles")
+    question = question.strip()
+    if len(question) > settings.max_question_chars:
+        raise QAError(
+            f"the question is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}: ask a shorter question"
+        )
+    return question
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD_RE.findall(text)}
+
+
+def _near_copy(a: str, b: str) -> bool:
+    wa, wb = _words(a), _words(b)
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) > 0.7
+
+
+def select(hits: list[Hit], settings: Settings) -> list[Hit]:
+    """The one to three hits to quote, best first."""
+    if not hits:
+        return []
+    top = hits[0]
+    chosen = [top]
+    top_dense = top.signals.get("dense", 0.0)
+    top_bm25 = top.signals.get("bm25", 0.0)
+    for hit in hits[1 : settings.max_citations + 2]:
+        if len(chosen) >= settings.max_citations:
+            break
+        close = (
+            hit.signals.get("dense", 0.0) >= top_dense - settings.extra_cosine_margin
+            and hit.signals.get("bm25", 0.0) >= settings.extra_bm25_ratio * top_bm25
+        )
+        if close and not any(_near_copy(hit.sentence.text, c.sentence.text) for c in chosen):
+            chosen.append(hit)
+    return chosen
+
+
+def evidence_strength(hits: list[Hit]) -> float:
+    """How close the best sentences are to the question: the highest cosine among the top 3."""
+    return max((h.signals.get("dense", 0.0) for h in hits[:3]), default=0.0)
+
+
+def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
+    s = hit.sentence
+    meta = articles.get(s.article_id, {})
+    return Citation(
+        n=n,
+        article_id=s.article_id,
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        date=meta.get("date", ""),
+        sentence_index=s.index,
+        paragraph=s.paragraph,
+        start=s.start,
+        end=s.end,
+        text=s.text,
+        score=round(hit.score, 6),
+    )
+
+
+def answer(
+    question: str,
+    retriever: Retriever,
+    settings: Settings,
+    history: list[str] | tuple[str, ...] = (),
+) -> Answer:
+    """Answers one question (a follow-up when `history` holds the earlier user turns).
+
+    Args:
+        question: what the user asked.
+        retriever: ranks the sentences of the loaded index.
+        settings: thresholds and limits.
+        history: earlier user turns, oldest first.
+    Returns:
+        An Answer; raises QAError for an empty or over-long question.
+    """
+    t0 = time.perf_counter()
+    question = check_question(question, settings)
+    history = [check_question(h, settings) for h in history if isinstance(h, str) and h.strip()]
+    query = contextualize(question, history)
+    t1 = time.perf_counter()
+    qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None
+    t2 = time.perf_counter()
+    hits = retriever.search(query, k=settings.candidates_shown, query_vector=qvec)
+    t3 = time.perf_counter()
+    articles = retriever.index.articles
+    abstain = not hits or (retriever.mode != "bm25" and evidence_strength(hits) < settings.abstain_below)
+    if abstain:
+        closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
+        text = ABSTAIN_TEXT
+        result = Answer(question, text, [], True, query=query, closest=closest)
+    else:
+        citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
+        text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
+        result = Answer(question, text, citations, False, query=query)
+    t4 = time.perf_counter()
+    result.timings_ms = {
+        "rewrite": (t1 - t0) * 1000,
+        "embed": (t2 - t1) * 1000,
+        "search": (t3 - t2) * 1000,
+        "compose": (t4 - t3) * 1000,
+        "total": (t4 - t0) * 1000,
+    }
+    return result

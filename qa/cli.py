@@ -1,0 +1,185 @@
+"""The `qa` command: build, ask, eval, serve. Thin: parses flags, calls the library, prints.
+
+Heavy libraries (torch, sentence-transformers, faiss, gradio) are imported by the commands
+that need them, so `qa --help` answers at once. Every QAError becomes one line on stderr
+and a non-zero exit; nothing the user types produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from qa.errors import QAError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, with where to look
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_index_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: indexes/default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qa", description="Answers questions about a folder of news articles, citing the exact sentences.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    b = sub.add_parser("build", help="(re)build the index from the seeds folder")
+    b.add_argument("--seeds", type=Path, metavar="DIR", help="folder of article files (default: seeds)")
+    _add_index_flag(b)
+    b.add_argument("--full", action="store_true", help="re-embed every article instead of reusing unchanged ones")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    a = sub.add_parser("ask", help="answer one question, citing sentences")
+    a.add_argument("question", help="the question, in quotes")
+    _add_index_flag(a)
+    a.add_argument("--history", action="append", default=[], metavar="Q", help="an earlier question of the conversation (repeatable, oldest first)")
+    a.add_argument("--retriever", choices=("hybrid", "bm25", "dense"), help="ranking method (default: hybrid)")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+
+    e = sub.add_parser("eval", help="score a question set or a public benchmark")
+    e.add_argument("--questions", type=Path, metavar="FILE", help="JSON Lines question set (default: eval/questions/seed.jsonl)")
+    _add_index_flag(e)
+    e.add_argument("--benchmark", choices=("squad", "hotpot"), help="run a public benchmark instead of a question set")
+    e.add_argument("--data", type=Path, metavar="FILE", help="the benchmark's data file")
+    e.add_argument("--compare", action="store_true", help="also run the baselines (BM25, dense, naive llama-index) in the same run")
+    e.add_argument("--limit", type=int, metavar="N", help="only the first N questions (smoke runs)")
+    e.add_argument("--json", action="store_true", help="print the full results as JSON")
+    e.add_argument("--report", type=Path, metavar="PATH", help="write a Markdown report (with a PNG chart) here")
+
+    s = sub.add_parser("serve", help="start the browser chat")
+    _add_index_flag(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    s.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed to bind beyond loopback safely)")
+    return parser
+
+
+def _settings(args: argparse.Namespace):
+    from qa.settings import Settings
+
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        seeds_dir=getattr(args, "seeds", None),
+        retriever=getattr(args, "retriever", None),
+    )
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from qa.articles import read_seeds
+
+    settings = _settings(args)
+    seeds = settings.seeds_dir
+    if not seeds.is_dir():
+        raise QAError(f"seeds folder {seeds} does not exist; create it and put .txt or .md articles in it")
+    report = read_seeds(seeds)
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    for path, message in report.warnings:
+        print(f"warning {path}: {message}", file=sys.stderr)
+    for path, same in report.duplicates:
+        print(f"skipped {path}: same text as article {same}", file=sys.stderr)
+    if not report.articles:
+        raise QAError(f"no readable .txt or .md articles in {seeds}; add some, then run `qa build` again")
+
+    from tqdm import tqdm
+
+    from qa.embed import MiniLMEmbedder
+    from qa.index import build_index
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="sent", desc="embedding", file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+
+    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+    try:
+        summary = build_index(report, settings.index_dir, embedder, full=args.full, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    rate = f", {summary.sentences_per_second:.0f} sentences/s" if summary.embedded else ""
+    print(
+        f"indexed {summary.articles} articles, {summary.sentences} sentences in {summary.seconds:.1f} s "
+        f"(added {summary.added}, changed {summary.changed}, removed {summary.removed}, reused {summary.reused}; "
+        f"embedded {summary.embedded}{rate}; skipped {len(summary.skipped) + len(summary.duplicates)}) -> {settings.index_dir}"
+    )
+    return 0
+
+
+def format_answer(ans) -> str:
+    """The human-readable reply: the quoted sentences, then where each one is."""
+    lines = [ans.text, ""]
+    if ans.abstained:
+        if ans.closest:
+            lines.append("Closest passages (not an answer):")
+            for c in ans.closest:
+                lines.append(f"  - {c.text}  ({c.title or c.article_id}, sentence {c.sentence_index + 1})")
+        return "\n".join(lines).rstrip()
+    lines.append("Sources:")
+    for c in ans.citations:
+        where = " · ".join(x for x in (c.title or c.article_id, c.source, c.date) if x)
+        lines.append(f"  [{c.n}] {where} · article {c.article_id} · sentence {c.sentence_index + 1} · chars {c.start}-{c.end}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answer import check_question
+    from qa.service import Assistant
+
+    settings = _settings(args)
+    check_question(args.question, settings)  # fail fast, before loading the model
+    ans = Assistant(settings).ask(args.question, history=args.history)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(ans))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluate import run_eval_command
+
+    return run_eval_command(args, _settings(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    return serve(_settings(args), host=args.host, port=args.port, auth=args.auth)
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: still one line, the traceback on request
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"qa: internal error: {type(exc).__name__}: {exc} (rerun with QA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Question -> ranked sentences: BM25 and MiniLM, each on the sentence and on its context, fused.
+
+Candidates are the union of the top dense hits (FAISS) and the top BM25 hits. Each
+candidate gets four signals: its own BM25 score, its own cosine, and the same two for its
+context window (the sentence plus half the weight of its neighbours in the same paragraph).
+The context signals matter because a question often repeats words of the sentence before
+the one that answers it ("In 1990, X ... . It was renamed ..."). The signals are fused by
+weighted reciprocal rank fusion (RRF, k=60): ranks, not raw scores, so the BM25 and cosine
+scales need no calibration. Weights were chosen on SQuAD-13 (see docs/design.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.embed import Embedder
+from qa.errors import QAError
+from qa.index import Index
+from qa.sentences import Sentence
+
+RETRIEVERS = ("hybrid", "bm25", "dense")
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """RRF weights of the four signals."""
+
+    bm25: float = 1.0
+    dense: float = 1.5
+    bm25_context: float = 0.3
+    dense_context: float = 0.3
+    neighbour_weight: float = 0.3  # weight of each neighbour inside a context window
+    method: str = "zscore"  # "zscore" (standardised scores over the candidates) or "rrf" (ranks)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked sentence, with the score it was ranked by and the signals behind it."""
+
+    sentence: Sentence
+    score: float
+    position: int  # row in the index
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based rank of each value, highest first (ties share the better rank order)."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def _rrf(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (RRF_K + _ranks(values))
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    std = values.std()
+    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+
+
+class Retriever:
+    """Ranks the sentences of one loaded index for a question."""
+
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        mode: str = "hybrid",
+        candidates: int = 100,
+        weights: FusionWeights = FusionWeights(),
+    ) -> None:
+        if mode not in RETRIEVERS:
+            raise QAError(f"unknown retriever {mode!r}; choose one of: {', '.join(RETRIEVERS)}")
+        self.index = index
+        self.embedder = embedder
+        self.mode = mode
+        self.candidates = candidates
+        self.weights = weights
+        self._prev, self._next = self._neighbour_rows(index.sentences)
+
+    @staticmethod
+    def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
+        """Row of the previous/next sentence in the same paragraph, or -1."""
+        n = len(sentences)
+        prev = np.full(n, -1, dtype=np.int64)
+        nxt = np.full(n, -1, dtype=np.int64)
+        for i in range(1, n):
+            a, b = sentences[i - 1], sentences[i]
+            if a.article_id == b.article_id and a.paragraph == b.paragraph:
+                prev[i] = i - 1
+                nxt[i - 1] = i
+        return prev, nxt
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])[0]
+
+    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The k best sentences for `query`, best first.
+
+        Args:
+            query: the (already contextualised) question.
+            k: how many hits to return.
+            query_vector: its embedding, when the caller already has it.
+        """
+        n = len(self.index)
+        if n == 0 or not query.strip():
+            return []
+        need_dense = self.mode in ("hybrid", "dense")
+        qvec = (query_vector if query_vector is not None else self.embed_query(query)) if need_dense else None
+        bm25_all = self.index.bm25_scores(query) if self.mode in ("hybrid", "bm25") else None
+        if self.mode == "bm25":
+            top = np.argsort(-bm25_all, kind="stable")[:k]
+            return [Hit(self.index.sentences[i], float(bm25_all[i]), int(i), {"bm25": float(bm25_all[i])}) for i in top]
+        dense_ids, dense_scores = self.index.dense_search(qvec, min(n, max(k, self.candidates)))
+        if self.mode == "dense":
+            return [
+                Hit(self.index.sentences[i], float(s), int(i), {"dense": float(s)})
+                for i, s in zip(dense_ids[:k], dense_scores[:k])
+            ]
+        return self._fuse(qvec, bm25_all, dense_ids, k)
+
+    def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int) -> list[Hit]:
+        w = self.weights
+        c = min(len(bm25_all), self.candidates)
+        bm25_top = np.argpartition(-bm25_all, c - 1)[:c] if c < len(bm25_all) else np.arange(len(bm25_all))
+        cand = np.unique(np.concatenate([dense_ids, bm25_top]))
+        prev, nxt = self._prev[cand], self._next[cand]
+        # Cosines of candidates and their neighbours, from the stored vectors.
+        rows = np.unique(np.concatenate([cand, prev[prev >= 0], nxt[nxt >= 0]]))
+        cos = dict(zip(rows.tolist(), (np.asarray(self.index.vectors[rows]) @ qvec).tolist()))
+
+        def around(values: dict | np.ndarray, i: int, p: int, q: int) -> float:
+            total = values[i]
+            for j in (p, q):
+                if j >= 0:
+                    total += w.neighbour_weight * values[j]
+            return float(total)
+
+        bm = bm25_all[cand].astype(np.float64)
+        de = np.array([cos[i] for i in cand.tolist()])
+        bm_ctx = np.array([around(bm25_all, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
+        de_ctx = np.array([around(cos, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
+        norm = _rrf if w.method == "rrf" else _zscore
+        fused = (
+            w.bm25 * norm(bm)
+            + w.dense * norm(de)
+            + w.bm25_context * norm(bm_ctx)
+            + w.dense_context * norm(de_ctx)
+        )
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [
+            Hit(
+                self.index.sentences[int(cand[o])],
+                float(fused[o]),
+                int(cand[o]),
+                {"bm25": float(bm[o]), "dense": float(de[o]), "bm25_context": float(bm_ctx[o]), "dense_context": float(de_ctx[o])},
+            )
+            for o in order
+        ]

@@ -1,0 +1,68 @@
+"""The assistant as the CLI and the web app use it: load once, answer many, follow rebuilds.
+
+`Assistant.ask` checks before each question whether `qa build` has put a new index
+version in service (one small file read) and, if so, loads it; a question already being
+answered keeps the version it started with, because it holds its own reference to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from qa.answer import Answer, answer
+from qa.embed import Embedder, MiniLMEmbedder
+from qa.index import Index, current_version_path, load_index
+from qa.retrieve import FusionWeights, Retriever
+from qa.settings import Settings
+
+
+@dataclass(frozen=True)
+class Status:
+    articles: int
+    sentences: int
+    built_at: str
+    model: str
+    version: str
+
+    def line(self) -> str:
+        return f"{self.articles} articles · {self.sentences} sentences · built {self.built_at} · {self.model}"
+
+
+class Assistant:
+    """Holds the embedder and the index version in service; answers questions."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, weights: FusionWeights = FusionWeights()) -> None:
+        self.settings = settings
+        self.embedder = embedder or MiniLMEmbedder(batch_size=settings.embed_batch_size)
+        self.weights = weights
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+
+    def _load(self) -> Retriever:
+        index = load_index(self.settings.index_dir, expected_model_sha256=self.embedder.fingerprint())
+        return Retriever(index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights)
+
+    def retriever(self) -> Retriever:
+        """The retriever over the newest index version (reloaded when a build replaced it)."""
+        with self._lock:
+            current = self._retriever
+            latest = current_version_path(self.settings.index_dir)
+            if current is None or latest is None or latest != current.index.path:
+                self._retriever = self._load()
+            return self._retriever
+
+    @property
+    def index(self) -> Index:
+        return self.retriever().index
+
+    def warm_up(self) -> None:
+        """Loads the index and the model now rather than on the first question."""
+        self.retriever().embed_query("warm up")
+
+    def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
+        return answer(question, self.retriever(), self.settings, history=history)
+
+    def status(self) -> Status:
+        m = self.index.manifest
+        return Status(m["n_articles"], m["n_sentences"], m["built_at"], m["model"], self.index.version)

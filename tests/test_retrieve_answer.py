@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.answer import ABSTAIN_TEXT, answer, check_question
+from qa.errors import QAError
+from qa.index import load_index
+from qa.retrieve import FusionWeights, Retriever
+from qa.settings import Settings
+
+
+@pytest.fixture
+def retriever(tiny_index: Path, fake_embedder) -> Retriever:
+    return Retriever(load_index(tiny_index), fake_embedder)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_each_mode_finds_the_sentence_sharing_the_words(tiny_index: Path, fake_embedder, mode: str):
+    r = Retriever(load_index(tiny_index), fake_embedder, mode=mode)
+    hits = r.search("What did the mayor say the repairs cost?", k=3)
+    assert "repairs cost" in hits[0].sentence.text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_rrf_fusion_also_ranks(tiny_index: Path, fake_embedder):
+    r = Retriever(load_index(tiny_index), fake_embedder, weights=FusionWeights(method="rrf"))
+    top = r.search("When will the comet be visible?", k=1)[0].sentence
+    assert top.text == "It will be visible in March."
+
+
+def test_context_signal_uses_neighbours_in_the_paragraph(retriever: Retriever):
+    # "It will be visible in March." names no comet; its neighbour does.
+    hits = retriever.search("comet visible", k=5)
+    it = next(h for h in hits if h.sentence.text.startswith("It will be visible"))
+    assert it.signals["bm25_context"] > it.signals["bm25"]
+
+
+def test_unknown_mode_names_the_choices(tiny_index: Path, fake_embedder):
+    with pytest.raises(QAError, match="choose one of: hybrid, bm25, dense"):
+        Retriever(load_index(tiny_index), fake_embedder, mode="dense2")
+
+
+def test_answer_quotes_and_cites_with_offsets(retriever: Retriever):
+    ans = answer("How much did the repairs cost, according to the mayor?", retriever, Settings(abstain_below=0.1))
+    assert not ans.abstained
+    c = ans.citations[0]
+    article = retriever.index.articles[c.article_id]
+    assert article["text"][c.start:c.end] == c.text
+    assert f"{c.text} [1]" in ans.text
+    assert c.source == "The Example Times" and c.title == "Harbour reopens after storm"
+    assert 1 <= len(ans.citations) <= 3
+    assert ans.timings_ms["total"] > 0
+
+
+def test_weak_evidence_abstains_and_shows_closest_apart(retriever: Retriever):
+    ans = answer("Quantum chromodynamics lattice gauge?", retriever, Settings(abstain_below=0.5))
+    assert ans.abstained and ans.text == ABSTAIN_TEXT
+    assert ans.citations == []
+    d = ans.to_dict()
+    assert d["abstained"] is True and d["citations"] == [] and isinstance(d["closest"], list)
+
+
+def test_near_copies_are_not_quoted_twice(tmp_path: Path, fake_embedder):
+    from qa.articles import read_seeds
+    from qa.index import build_index
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    caption = "Rubio sits next to Waltz at the palace in Riyadh."
+    (seeds / "a.txt").write_text(f"{caption}\n\nOther news today.\n\n{caption[:-1]} on Tuesday.\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", fake_embedder)
+    r = Retriever(load_index(tmp_path / "i"), fake_embedder)
+    ans = answer("Who sits next to Waltz at the palace?", r, Settings(abstain_below=0.1))
+    texts = [c.text for c in ans.citations]
+    assert len(texts) == 1
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t", None])
+def test_empty_question_is_refused(bad):
+    with pytest.raises(QAError, match="empty"):
+        check_question(bad, Settings())
+
+
+def test_overlong_question_is_refused_with_the_limit():
+    with pytest.raises(QAError, match="10,000 characters long; the limit is 2,000"):
+        check_question("x" * 10_000, Settings())
+
+
+def test_settings_from_env(monkeypatch):
+    monkeypatch.setenv("QA_ABSTAIN_BELOW", "0.42")
+    assert Settings.from_env().abstain_below == 0.42
+    monkeypatch.setenv("QA_CANDIDATES", "many")
+    with pytest.raises(QAError, match="QA_CANDIDATES"):
+        Settings.from_env()
