@@ -133,6 +133,23 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
     )
 
 
+def compose(
+    question: str,
+    query: str,
+    hits: list[Hit],
+    articles: dict[str, dict],
+    settings: Settings,
+    use_cosine: bool = True,
+) -> Answer:
+    """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak."""
+    if not hits or (use_cosine and evidence_strength(hits) < settings.abstain_below):
+        closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
+        return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
+    citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
+    text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
+    return Answer(question, text, citations, False, query=query)
+
+
 def answer(
     question: str,
     retriever: Retriever,
@@ -158,16 +175,7 @@ def answer(
     t2 = time.perf_counter()
     hits = retriever.search(query, k=settings.candidates_shown, query_vector=qvec)
     t3 = time.perf_counter()
-    articles = retriever.index.articles
-    abstain = not hits or (retriever.mode != "bm25" and evidence_strength(hits) < settings.abstain_below)
-    if abstain:
-        closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
-        text = ABSTAIN_TEXT
-        result = Answer(question, text, [], True, query=query, closest=closest)
-    else:
-        citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
-        text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
-        result = Answer(question, text, citations, False, query=query)
+    result = compose(question, query, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
     t4 = time.perf_counter()
     result.timings_ms = {
         "rewrite": (t1 - t0) * 1000,

@@ -51,3 +51,34 @@ def contextualize(question: str, history: list[str] | tuple[str, ...] = ()) -> s
         template = _PERSONAL[m.group(1).lower()]
         return question[: m.start()] + template.format(entity) + question[m.end():]
     return f"{question} {turns[-1]}"
+
+
+_PERSON_RE = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b")
+_NOT_FIRST_NAMES = {"The", "But", "After", "Before", "In", "On", "At", "Still", "However", "Once", "Despite", "Some", "This", "Both", "Leading", "Speaking", "Shortly", "Top", "Tuesday", "Monday"}
+
+
+def suggest_questions(sentences: list, n: int = 3) -> list[str]:
+    """Example questions about the people the articles mention most.
+
+    A person is a run of two or three capitalised words whose last word (the surname) is
+    also used on its own, as news writing does after a first mention; the most mentioned
+    come first. Works on any corpus; nothing here knows the seed article.
+    """
+    from collections import Counter
+
+    full: dict[str, str] = {}
+    surname_count: Counter[str] = Counter()
+    for s in sentences:
+        for m in _PERSON_RE.finditer(s.text):
+            name = m.group(1)
+            if name.split()[0] in _NOT_FIRST_NAMES:
+                continue
+            full.setdefault(name.split()[-1], name)
+        for word in re.findall(r"\b[A-Z][a-z]+\b", s.text):
+            surname_count[word] += 1
+    people = sorted(full, key=lambda sur: -surname_count[sur])
+    people = [p for p in people if surname_count[p] >= 2]
+    out = []
+    for i, surname in enumerate(people[:n]):
+        out.append(f"What did {surname} say?" if i == 1 else f"Who is {full[surname]}?")
+    return out

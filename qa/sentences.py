@@ -113,3 +113,13 @@ def split_article(article: Article) -> list[Sentence]:
                 Sentence(article.id, len(sentences), p, s, e, article.text[s:e])
             )
     return sentences
+
+
+def paragraph_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) of the paragraph holding text[start:end] (blank-line paragraphs, else lines)."""
+    sep = "\n\n" if _PARA_RE.search(text) else "\n"
+    p_start = text.rfind(sep, 0, start)
+    p_start = 0 if p_start < 0 else p_start + len(sep)
+    p_end = text.find(sep, end)
+    p_end = len(text) if p_end < 0 else p_end
+    return p_start, p_end

@@ -1,0 +1,107 @@
+"""The qa command in-process (and once as a real subprocess), with data redirected to tmp_path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from tests.conftest import ROOT, SEEDS
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys, qa.cli\n"
+        "try:\n    qa.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'gradio', 'sentence_transformers', 'faiss', 'llama_index', 'transformers') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "HEAVY []" in out
+    assert "build" in out and "ask" in out and "eval" in out and "serve" in out
+
+
+def test_ask_before_any_index_says_run_build(capsys, tmp_path: Path):
+    code, out, err = run(capsys, "ask", "Who attended?", "--index", str(tmp_path / "none"))
+    assert code != 0 and out == ""
+    assert err.strip().count("\n") == 0
+    assert "run `qa build` first" in err
+
+
+@pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("x" * 10_000, "limit is 2,000")])
+def test_bad_questions_get_one_line(capsys, question, message, tmp_path: Path):
+    code, out, err = run(capsys, "ask", question, "--index", str(tmp_path))
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_unknown_flag_value_names_the_choices(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ask", "q", "--retriever", "dense2"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "invalid choice: 'dense2'" in err and "hybrid" in err and err.count("\n") == 1
+
+
+def test_missing_seeds_folder(capsys, tmp_path: Path):
+    code, _, err = run(capsys, "build", "--seeds", str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_empty_seeds_folder(capsys, tmp_path: Path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "junk.bin").write_bytes(b"\x00\x00")
+    code, _, err = run(capsys, "build", "--seeds", str(tmp_path / "s"), "--index", str(tmp_path / "i"))
+    assert code == 2 and "no readable .txt or .md articles" in err
+    assert "skipped junk.bin" in err
+    assert not (tmp_path / "i" / "CURRENT").exists()
+
+
+@pytest.mark.model
+def test_build_then_ask_end_to_end(capsys, tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "guardian.txt").write_text((SEEDS / "000_340503b4c86ea83e.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (seeds / "bad.txt").write_bytes(b"\x00\xff\x00binary")
+    (seeds / "latin1.txt").write_bytes("Caf\xe9 owners in M\xe1laga closed their doors for a day.\n".encode("latin-1"))
+    index = str(tmp_path / "idx")
+    code, out, err = run(capsys, "build", "--seeds", str(seeds), "--index", index, "--quiet")
+    assert code == 0, err
+    assert "skipped bad.txt: binary" in err and "warning latin1.txt: not UTF-8" in err
+    assert out.startswith("indexed 2 articles, 51 sentences")
+    assert "sentences/s" in out
+
+    code, out, err = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index, "--json")
+    assert code == 0, err
+    reply = json.loads(out)
+    assert set(reply) >= {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert not reply["abstained"]
+    for name in ("Rubio", "Waltz", "Witkoff", "Lavrov", "Ushakov"):
+        assert name in reply["answer"]
+    c = reply["citations"][0]
+    assert set(c) >= {"n", "article_id", "title", "source", "sentence_index", "start", "end", "text", "score"}
+    assert c["article_id"] == "guardian" and c["source"] == "The Guardian"
+    text = (seeds / "guardian.txt").read_text(encoding="utf-8")
+    assert text[c["start"]:c["end"]] == c["text"]
+
+    code, out, _ = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index)
+    assert code == 0 and "[1]" in out and "Sources:" in out and "chars" in out
+
+    code, out, _ = run(capsys, "ask", "What is the capital of Peru?", "--index", index)
+    assert code == 0 and out.startswith("The articles don't say")
+    assert "not an answer" in out
+
+
+@pytest.mark.model
+def test_index_built_with_another_model_is_refused(capsys, tiny_index: Path):
+    code, _, err = run(capsys, "ask", "Who is the mayor?", "--index", str(tiny_index))
+    assert code == 3 and "built with model fake-bow" in err and "qa build --full" in err

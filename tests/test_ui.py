@@ -1,0 +1,233 @@
+"""The real Gradio app on a loopback port, driven by headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+ARTIFACTS = ROOT / "test-artifacts"
+HOSTILE = (
+    "Bakery opens <img src=x onerror=\"window.__pwned=1\">\n\n"
+    "The baker, Ada Quill, said the new oven bakes 400 loaves an hour <script>window.__pwned=1</script>. "
+    "She added that the oven <img src=x onerror=\"window.__pwned=1\"> was built in Lyon.\n\n"
+    "Customers can read the menu [here](javascript:window.__pwned=1) or ask the baker about the oven.\n"
+)
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn serving ui.app.build_app in a thread, on a free loopback port."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self._thread.start()
+        deadline = time.time() + 30
+        while not self._server.started:
+            if time.time() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def ui_index(tmp_path_factory, real_embedder) -> Path:
+    from qa.articles import read_seeds
+    from qa.index import build_index
+
+    seeds = tmp_path_factory.mktemp("ui-seeds")
+    shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
+    (seeds / "bakery <img src=x onerror=window.__pwned=1>.txt").write_text(HOSTILE, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("ui") / "index"
+    build_index(read_seeds(seeds), index_dir, real_embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def server(ui_index, real_embedder):
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from ui.app import build_app
+
+    with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder))) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI=true (.ci/run installs Debian's chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    pg = context.new_page()
+    pg.goto(server.url + "/")
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    yield pg
+    context.close()
+
+
+def ask(page, question: str, n_bots: int) -> str:
+    """Types a question, presses Enter, waits until the n-th reply is complete; returns its text.
+
+    The reply is complete when the status line reports it ("answer N in X ms" or "not answered"):
+    the app updates the status only with the last streamed chunk.
+    """
+    before = page.locator("#status").inner_text()
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=\"bot\"]').length >= {n_bots}", timeout=30_000)
+    page.wait_for_function(
+        "(before) => { const t = document.querySelector('#status').innerText; return t !== before && /answer|answered/.test(t); }",
+        arg=before, timeout=30_000)
+    return page.locator('[data-testid="bot"]').nth(n_bots - 1).inner_text()
+
+
+def test_riyadh_answer_names_five_with_marker_and_highlighted_source(page):
+    reply = ask(page, "Who attended the Riyadh talks?", 1)
+    for name in ("Rubio", "Waltz", "Witkoff", "Lavrov", "Ushakov"):
+        assert name in reply
+    assert "[1]" in reply
+    mark = page.locator("#sources mark").first
+    highlighted = mark.inner_text()
+    assert "Lavrov" in highlighted and "Witkoff" in highlighted
+    assert "The Guardian" in page.locator("#sources").inner_text()
+    assert "articles" in page.locator("#status").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+    # the marker in the reply is linked to its source: clicking it flashes the highlighted sentence
+    page.locator('[data-testid="bot"] a[href*="#src-"]').first.click()
+    page.wait_for_function("document.querySelector('#sources mark.flash') !== null", timeout=5_000)
+
+
+def test_follow_up_answers_about_the_person(page):
+    ask(page, "Who is Yuri Ushakov?", 1)
+    reply = ask(page, "What did he say about the meeting?", 2)
+    assert "Ushakov" in reply and "[1]" in reply
+
+
+def test_abstention_looks_different(page):
+    reply = ask(page, "What is the capital of Peru?", 1)
+    assert "The articles don't say" in reply
+    assert "not an answer" in page.locator("#sources").inner_text()
+    assert page.locator("#sources .qa-closest").count() >= 1
+
+
+def test_script_injection_stays_inert(page):
+    reply = ask(page, "How many loaves does the baker's new oven bake?", 1)
+    assert "400 loaves" in reply
+    ask(page, "Where can customers read the menu?", 2)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    sources = page.locator("#sources").inner_text()
+    assert "<script>" in reply + sources or "<img" in reply + sources  # shown as text
+    assert page.locator("#sources img, #sources script, [data-testid='bot'] img").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+
+
+def test_empty_message_does_nothing_and_long_one_is_refused(page):
+    page.fill("#question textarea", "   ")
+    page.keyboard.press("Enter")
+    time.sleep(1.0)
+    assert page.locator('[data-testid="bot"]').count() == 0 or "Type a question" in page.locator('[data-testid="bot"]').first.inner_text()
+    reply = ask(page, "why " * 2500, page.locator('[data-testid="bot"]').count() + 1)
+    assert "limit is 2,000" in reply
+
+
+def _post(url: str, body: object) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_http_api_returns_the_cli_json(server):
+    code, body = _post(server.url + "/api/ask", {"question": "What did he say about the meeting?", "history": ["Who is Yuri Ushakov?"]})
+    assert code == 200
+    assert set(body) >= {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert "Ushakov" in body["query"] and body["citations"][0]["article_id"] == "guardian"
+    code, body = _post(server.url + "/api/ask", {"question": ""})
+    assert code == 400 and "empty" in body["error"]
+    code, body = _post(server.url + "/api/ask", {"question": "Who?", "history": "not a list"})
+    assert code == 400 and "history" in body["error"]
+    with urllib.request.urlopen(server.url + "/api/status") as r:
+        status = json.loads(r.read())
+    assert status["articles"] == 2 and status["model"] == "all-MiniLM-L6-v2"
+
+
+def test_gradio_client_chat_endpoint(server):
+    from gradio_client import Client
+
+    client = Client(server.url + "/", verbose=False)
+    result = client.predict(message="Who attended the Riyadh talks?", api_name="/chat")
+    text = result[0] if isinstance(result, (list, tuple)) else result
+    assert "Lavrov" in str(text)
+
+
+def test_no_files_outside_the_app(server):
+    for path in ("/file=/etc/passwd", "/gradio_api/file=/etc/passwd", "/file=../../../../etc/passwd", "/../../etc/passwd", "/static/../../../../etc/passwd"):
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=10) as r:
+                body = r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError:
+            continue
+        assert "root:x:0:0" not in body, path
+
+
+def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from ui.app import build_app
+
+    with Server(build_app(Assistant(Settings(index_dir=tmp_path / "none"), embedder=real_embedder))) as s:
+        pg = browser.new_page()
+        pg.goto(s.url + "/")
+        pg.wait_for_selector("#status", timeout=30_000)
+        assert "run `qa build`" in pg.locator("#status").inner_text() or "run qa build" in pg.locator("#status").inner_text()
+        reply = ask(pg, "Who attended?", 1)
+        assert "qa build" in reply
+        code, body = _post(s.url + "/api/ask", {"question": "Who attended?"})
+        assert code == 503 and "qa build" in body["error"]
+        pg.close()

@@ -1,0 +1,298 @@
+"""The browser chat: Gradio page plus a JSON API, on one FastAPI app. Rendering only.
+
+Everything about answering lives in the `qa` library; this module turns an `Answer` into
+a chat message (quoted sentences with numbered markers) and a sources panel (each cited
+sentence highlighted inside its paragraph, under the article's title, source and date).
+
+- All article text and questions are escaped before they reach the page: nothing from an
+  article or a question can add markup, links or scripts.
+- `POST /api/ask` takes {"question": str, "history": [str, ...]} and returns the object
+  `qa ask --json` prints; `GET /api/status` returns the index status. The Gradio chat
+  endpoint is named "chat" for gradio_client.
+- Gradio's queue runs at most `CONCURRENCY` answers at once (answering is CPU-bound and
+  this is a 2-core laptop tool) and holds at most `QUEUE_SIZE` waiting requests; beyond
+  that a request is refused at once instead of piling up.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import os
+import re
+import sys
+from typing import Iterator
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from fastapi import FastAPI, Request  # noqa: E402  (module level: FastAPI resolves annotations here)
+from fastapi.responses import JSONResponse  # noqa: E402
+
+from qa.answer import Answer, Citation  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.query import suggest_questions  # noqa: E402
+from qa.sentences import paragraph_around  # noqa: E402
+from qa.service import Assistant  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+CONCURRENCY = 2
+QUEUE_SIZE = 64
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+CSS = """
+#sources { max-height: 80vh; overflow-y: auto; }
+.qa-src { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
+.qa-src h4 { margin: 0 0 4px 0; font-size: 15px; }
+.qa-meta { color: #57606a; font-size: 12px; margin-bottom: 6px; }
+.qa-para { line-height: 1.5; font-size: 14px; }
+.qa-para mark { background: #fff3b0; padding: 1px 2px; border-radius: 3px; }
+.qa-para mark.flash { outline: 3px solid #f59e0b; }
+.qa-n { font-weight: 700; color: #0969da; margin-right: 3px; }
+.qa-closest { border-style: dashed; background: #f6f8fa; }
+.qa-closest .qa-para mark { background: #e5e7eb; }
+.qa-notanswer { color: #9a3412; font-weight: 600; font-size: 13px; margin-bottom: 8px; }
+.qa-empty { color: #57606a; }
+"""
+
+# Clicking a marker [n] in a reply brings its source into view (and flashes it) instead of
+# following the link; capture phase, so it works whatever the chat's link handling is.
+HEAD = """
+<script>
+document.addEventListener('click', function (event) {
+  var link = event.target.closest && event.target.closest('a[href*="#src-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  var id = link.getAttribute('href').split('#')[1];
+  var target = document.getElementById(id);
+  if (target) {
+    target.scrollIntoView({behavior: 'smooth', block: 'center'});
+    target.classList.add('flash');
+    setTimeout(function () { target.classList.remove('flash'); }, 1600);
+  }
+}, true);
+</script>
+"""
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally inside Markdown: no markup, no links, no HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _message_text(content: object) -> str:
+    """The text of a chat history entry (a string or Gradio's list of content parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return " ".join(_message_text(c) for c in content)
+    return ""
+
+
+def user_turns(history: list[dict]) -> list[str]:
+    return [t for t in (_message_text(m.get("content")) for m in history or [] if m.get("role") == "user") if t.strip()]
+
+
+def reply_markdown(ans: Answer, turn: int) -> str:
+    """The chat message: quoted sentences with linked markers, or a visible abstention."""
+    if ans.abstained:
+        note = " The closest passages are shown beside the chat, marked as not an answer." if ans.closest else ""
+        return f"**{md_escape(ans.text)}**\n\n_Nothing in the articles answers this.{note}_"
+    return "\n\n".join(f"> {md_escape(c.text)} [[{c.n}]](#src-{turn}-{c.n})" for c in ans.citations)
+
+
+def _source_card(c: Citation, article: dict, anchor: str, closest: bool) -> str:
+    text = article.get("text", "")
+    p_start, p_end = paragraph_around(text, c.start, c.end)
+    before, cited, after = text[p_start:c.start], text[c.start:c.end], text[c.end:p_end]
+    title = c.title or c.article_id
+    meta = " · ".join(html.escape(x) for x in (c.source, c.date, f"{c.article_id}, sentence {c.sentence_index + 1}") if x)
+    return (
+        f'<div class="qa-src{" qa-closest" if closest else ""}">'
+        f"<h4>{html.escape(title)}</h4>"
+        f'<div class="qa-meta">{meta}</div>'
+        f'<div class="qa-para">{html.escape(before)}<mark id="{anchor}">'
+        f'<span class="qa-n">[{c.n}]</span>{html.escape(cited)}</mark>{html.escape(after)}</div>'
+        "</div>"
+    )
+
+
+def sources_html(ans: Answer | None, articles: dict[str, dict], turn: int) -> str:
+    """The sources panel for one answer."""
+    if ans is None:
+        return '<div class="qa-empty">Sources of the answer appear here.</div>'
+    if ans.abstained:
+        if not ans.closest:
+            return '<div class="qa-empty">No passage is close to this question.</div>'
+        cards = "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", True) for c in ans.closest)
+        return '<div class="qa-notanswer">Closest passages — not an answer</div>' + cards
+    return "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", False) for c in ans.citations)
+
+
+def _chunks(text: str, words: int = 6) -> Iterator[str]:
+    """Growing prefixes of `text`, a few words at a time, for a streamed reply."""
+    parts = re.split(r"(\s+)", text)
+    for i in range(0, len(parts), words * 2):
+        yield "".join(parts[: i + words * 2])
+
+
+def build_blocks(assistant: Assistant):
+    import gradio as gr
+
+    def status_line(note: str = "") -> str:
+        try:
+            line = f"**Index:** {md_escape(assistant.status().line())}"
+        except QAError as exc:
+            line = f"**No index:** {md_escape(str(exc))}"
+        return f"{line} · _{note}_" if note else line
+
+    try:
+        examples = suggest_questions(assistant.index.sentences, n=3) or None
+    except QAError:
+        examples = None
+
+    def respond(message: str, history: list[dict]):
+        turn = len(user_turns(history)) + 1
+        if not isinstance(message, str) or not message.strip():
+            yield "Type a question about the articles.", gr.skip(), gr.skip()
+            return
+        try:
+            ans = assistant.ask(message, history=user_turns(history))
+        except QAError as exc:
+            yield f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), status_line(f"question {turn} not answered")
+            return
+        articles = assistant.index.articles
+        panel = sources_html(ans, articles, turn)
+        full = reply_markdown(ans, turn)
+        for partial in _chunks(full):
+            yield partial, panel, gr.skip()
+        yield full, panel, status_line(f"answer {turn} in {ans.timings_ms['total']:.0f} ms")
+
+    with gr.Blocks(title="qa — ask the articles", fill_height=True) as demo:
+        status = gr.Markdown(status_line(), elem_id="status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
+                chatbot = gr.Chatbot(
+                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True,
+                    placeholder="Ask a question about the articles. Every answer quotes its source sentences.",
+                    buttons=["copy"],
+                )
+                gr.ChatInterface(
+                    respond,
+                    chatbot=chatbot,
+                    textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
+                    additional_outputs=[sources, status],
+                    examples=examples,
+                    api_name="chat",
+                    fill_height=True,
+                    autofocus=True,
+                )
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources.render()
+        demo.load(status_line, outputs=status, api_visibility="private")
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
+    """The FastAPI app: the JSON API plus the Gradio page mounted at /."""
+    import base64
+    import secrets
+
+    import gradio as gr
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    def authorized(request: Request) -> bool:
+        if auth is None:
+            return True
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return secrets.compare_digest(user, auth[0]) and secrets.compare_digest(password, auth[1])
+
+    def denied() -> JSONResponse:
+        return JSONResponse({"error": "login required (HTTP basic auth)"}, status_code=401, headers={"WWW-Authenticate": "Basic"})
+
+    @app.post("/api/ask")
+    async def api_ask(request: Request) -> JSONResponse:
+        if not authorized(request):
+            return denied()
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body must be JSON: {\"question\": \"...\", \"history\": [\"...\"]}"}, status_code=400)
+        if not isinstance(body, dict) or not isinstance(body.get("question"), str):
+            return JSONResponse({"error": "'question' must be a string"}, status_code=400)
+        history = body.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            return JSONResponse({"error": "'history' must be a list of strings (earlier questions, oldest first)"}, status_code=400)
+        import anyio
+
+        try:
+            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(body["question"], history=history))
+        except QAError as exc:
+            code = 503 if exc.exit_code == 3 else 400
+            return JSONResponse({"error": str(exc)}, status_code=code)
+        return JSONResponse(ans.to_dict())
+
+    @app.get("/api/status")
+    async def api_status(request: Request) -> JSONResponse:
+        if not authorized(request):
+            return denied()
+        try:
+            s = assistant.status()
+        except QAError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        return JSONResponse({"articles": s.articles, "sentences": s.sentences, "built_at": s.built_at, "model": s.model, "version": s.version})
+
+    demo = build_blocks(assistant)
+    return gr.mount_gradio_app(
+        app, demo, path="/", auth=auth, css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"],
+        show_error=False, mcp_server=False,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise QAError("--auth must be USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None) -> int:
+    """`qa serve`: warm up, then serve the page and the API until interrupted."""
+    import uvicorn
+
+    credentials = parse_auth(auth)
+    if not _is_loopback(host) and credentials is None:
+        print(f"warning: serving on {host} without --auth: anyone who can reach this address can read the articles", file=sys.stderr)
+    assistant = Assistant(settings)
+    try:
+        assistant.warm_up()
+    except QAError as exc:
+        print(f"warning: {exc} (the page will say so until an index exists)", file=sys.stderr)
+    app = build_app(assistant, credentials)
+    print(f"qa chat on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
