@@ -10,7 +10,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run build test test-fast eval bench clean
+.PHONY: setup run build test test-fast eval eval-reports bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,8 +41,19 @@ test-fast: setup
 eval: setup
 	$(BIN)/qa eval
 
-bench: setup
-	$(BIN)/python eval/bench_ask.py
+SQUAD := ../shared/data/squad-v1.1-dev-13/dev-v1.1-13-articles.json
+HOTPOT := ../shared/data/hotpotqa-dev-distractor-100/hotpot_dev_distractor_first100.json
+
+# Regenerates every committed report and the README tables built from them.
+eval-reports: build
+	$(BIN)/qa eval --report eval/reports/seed.md
+	$(BIN)/qa eval --benchmark squad --data $(SQUAD) --compare --report eval/reports/squad.md
+	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
+	$(BIN)/python -m qa.report --readme README.md eval/reports/seed.md eval/reports/squad.md eval/reports/hotpot.md
+
+bench: build
+	$(BIN)/python eval/bench_ask.py --report eval/reports/bench-ask.md
+	$(BIN)/python eval/bench_ui.py --report eval/reports/bench-ui.md
 
 clean:
 	rm -rf $(VENV) indexes/default

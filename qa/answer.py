@@ -6,10 +6,11 @@ and not a near-copy of one already quoted, such as a photo caption printed twice
 quote carries a marker [n] and a `Citation` with the article, sentence number and
 character span in the original text.
 
-Abstention: when the closest sentence's cosine similarity to the question is below
-`Settings.abstain_below`, nothing in the articles is about the question; the reply says so
-and lists the closest sentences separately, marked as not an answer. How the threshold was
-chosen is in docs/design.md.
+Abstention: evidence strength is, over the top 3 sentences, the best of cosine similarity
+plus `coverage_weight` x the share of the question's terms the sentence contains (meaning and
+wording both count). Below `Settings.abstain_below` the reply says the articles don't say,
+and lists the closest sentences separately, marked as not an answer. How the weight and the
+threshold were chosen is in docs/design.md.
 """
 
 from __future__ import annotations
@@ -110,9 +111,10 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
     return chosen
 
 
-def evidence_strength(hits: list[Hit]) -> float:
-    """How close the best sentences are to the question: the highest cosine among the top 3."""
-    return max((h.signals.get("dense", 0.0) for h in hits[:3]), default=0.0)
+def evidence_strength(hits: list[Hit], coverage_weight: float) -> float:
+    """How well the best sentences match the question, over the top 3:
+    max(cosine + coverage_weight x share of the question's terms in the sentence)."""
+    return max((h.signals.get("dense", 0.0) + coverage_weight * h.signals.get("coverage", 0.0) for h in hits[:3]), default=0.0)
 
 
 def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
@@ -142,7 +144,7 @@ def compose(
     use_cosine: bool = True,
 ) -> Answer:
     """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak."""
-    if not hits or (use_cosine and evidence_strength(hits) < settings.abstain_below):
+    if not hits or (use_cosine and evidence_strength(hits, settings.coverage_weight) < settings.abstain_below):
         closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
     citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
@@ -174,6 +176,7 @@ def answer(
     qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
     hits = retriever.search(query, k=settings.candidates_shown, query_vector=qvec)
+    retriever.with_coverage(query, hits[:3])
     t3 = time.perf_counter()
     result = compose(question, query, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
     t4 = time.perf_counter()

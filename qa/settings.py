@@ -21,8 +21,10 @@ class Settings:
     candidates: int = 100  # per signal, before fusion
     candidates_shown: int = 10  # hits the answer step looks at
     max_citations: int = 3
-    # Below this cosine (best of the top 3 sentences) the reply abstains; see docs/design.md.
-    abstain_below: float = 0.30
+    # Below this evidence strength (cosine + coverage_weight x query-term coverage, best of
+    # the top 3 sentences) the reply abstains; both chosen from data, see docs/design.md.
+    abstain_below: float = 0.72
+    coverage_weight: float = 0.7
     # A second or third quoted sentence must be this close to the first one.
     extra_cosine_margin: float = 0.04
     extra_bm25_ratio: float = 0.6
