@@ -81,7 +81,7 @@ def write_benchmark_report(path: Path, result: dict) -> None:
             "## Abstention",
             "",
             "Each question asked twice: with its article in the index (answerable) and with its article's sentences "
-            "excluded (unanswerable; strength = best cosine over the other articles).",
+            "excluded (unanswerable: the same evidence strength, over the best hits from the other articles).",
             "",
             f"- ROC-AUC of evidence strength: {a['roc_auc']:.3f}",
             f"- at the configured threshold {a['threshold']}: balanced accuracy {a['balanced_accuracy_at_threshold']:.3f}, "

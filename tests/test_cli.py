@@ -105,3 +105,27 @@ def test_build_then_ask_end_to_end(capsys, tmp_path: Path):
 def test_index_built_with_another_model_is_refused(capsys, tiny_index: Path):
     code, _, err = run(capsys, "ask", "Who is the mayor?", "--index", str(tiny_index))
     assert code == 3 and "built with model fake-bow" in err and "qa build --full" in err
+
+
+@pytest.mark.model
+def test_eval_smoke_on_the_seed_set(capsys, seed_index: Path):
+    code, out, err = run(capsys, "eval", "--questions", str(ROOT / "eval" / "questions" / "seed.jsonl"),
+                         "--index", str(seed_index), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    s = result["summary"]
+    assert s["n_questions"] == len(result["questions"]) >= 40
+    assert 0.0 <= s["answer_accuracy"] <= 1.0 and s["latency_p95_ms"] >= s["latency_p50_ms"] > 0
+    q = result["questions"][0]
+    assert {"id", "question", "reply", "cited", "answer_correct", "citation_precision", "citation_recall"} <= set(q)
+
+
+def test_eval_flags_that_do_not_go_together(capsys, tmp_path: Path):
+    code, _, err = run(capsys, "eval", "--compare")
+    assert code == 2 and "--benchmark" in err
+    code, _, err = run(capsys, "eval", "--benchmark", "squad")
+    assert code == 2 and "needs --data" in err
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "a", "question": "Who?", "answers": ["x"]}\n{"id": 1}\n', encoding="utf-8")
+    code, _, err = run(capsys, "eval", "--questions", str(bad))
+    assert code == 2 and f"{bad}:2:" in err

@@ -124,6 +124,12 @@ def ask(page, question: str, n_bots: int) -> str:
     return page.locator('[data-testid="bot"]').nth(n_bots - 1).inner_text()
 
 
+def test_examples_and_status_on_an_empty_chat(page):
+    status = page.locator("#status").inner_text()
+    assert "2 articles" in status and "sentences" in status and "all-MiniLM-L6-v2" in status
+    assert page.locator("#chat").get_by_text("Who is ").count() >= 1  # example questions to click
+
+
 def test_riyadh_answer_names_five_with_marker_and_highlighted_source(page):
     reply = ask(page, "Who attended the Riyadh talks?", 1)
     for name in ("Rubio", "Waltz", "Witkoff", "Lavrov", "Ushakov"):
@@ -231,3 +237,23 @@ def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
         code, body = _post(s.url + "/api/ask", {"question": "Who attended?"})
         assert code == 503 and "qa build" in body["error"]
         pg.close()
+
+
+def test_auth_protects_page_and_api(ui_index, real_embedder):
+    import base64
+
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from ui.app import build_app
+
+    with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder), auth=("ann", "s3cret"))) as s:
+        code, _ = _post(s.url + "/api/ask", {"question": "Who attended?"})
+        assert code == 401
+        token = base64.b64encode(b"ann:s3cret").decode()
+        req = urllib.request.Request(s.url + "/api/ask", data=json.dumps({"question": "Who attended the Riyadh talks?"}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200
+        with urllib.request.urlopen(s.url + "/", timeout=30) as r:
+            page = r.read().decode("utf-8", "replace")
+        assert "ann" not in page and ("login" in page.lower() or "auth_required" in page or '"auth_required":true' in page.replace(" ", ""))
