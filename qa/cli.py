@@ -100,7 +100,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         if bar is None:
-            bar = tqdm(total=total, unit="sent", desc="embedding", file=sys.stderr, leave=False)
+            bar = tqdm(total=total, unit="sent", desc="embedding", file=sys.stderr, leave=False,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sentences [{elapsed}]")
         bar.n = done
         bar.refresh()
 
@@ -111,8 +112,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     rate = f", {summary.sentences_per_second:.0f} sentences/s" if summary.embedded else ""
+    articles = f"{summary.articles} article{'s' if summary.articles != 1 else ''}"
     print(
-        f"indexed {summary.articles} articles, {summary.sentences} sentences in {summary.seconds:.1f} s "
+        f"indexed {articles}, {summary.sentences} sentences in {summary.seconds:.1f} s "
         f"(added {summary.added}, changed {summary.changed}, removed {summary.removed}, reused {summary.reused}; "
         f"embedded {summary.embedded}{rate}; skipped {len(summary.skipped) + len(summary.duplicates)}) -> {settings.index_dir}"
     )
