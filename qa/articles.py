@@ -1,5 +1,12 @@
 """Read a seeds folder into `Article`s.
 
+Formats: `.txt` and `.md` (the text as written); `.html`/`.htm` (a saved web page: its main
+text, title, date and site name, boilerplate dropped, by trafilatura; offsets then index that
+extracted text, paragraphs separated by blank lines); `.json` (one record or a list of
+records) and `.jsonl` (one record a line), a record being {"text": str, and optionally
+"title", "date", "url", "source", "id": str}. A record's id is its "id" or `<file stem>#<n>`
+(n counts records from 1); its source is "source" or the host of "url".
+
 An article keeps its original text untouched so that every character offset we cite points
 into what the user dropped in. Title, source and date are read from the text where it shows
 them (a markdown heading or front matter, `Title:`/`Source:`/`Date:` header lines, a closing
@@ -10,11 +17,14 @@ part of the text that is prose, so header lines and the byline never become cite
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from urllib.parse import urlparse
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
+RECORD_FIELDS = ("text", "title", "date", "url", "source", "id")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _HEADER_RE = re.compile(r"^(title|source|date|url)\s*:\s*(.+?)\s*$", re.IGNORECASE)
@@ -155,6 +165,65 @@ def _title_line(text: str, lines: list[tuple[int, int]], i: int, body_end: int) 
     return ""
 
 
+def make_article(article_id: str, body: str, title: str = "", source: str = "", date: str = "", path: str = "") -> Article:
+    """An article whose metadata is known (HTML, JSON): the title, when given, leads the text
+    as its own paragraph so that the page shows it, but is not part of the citable body."""
+    body = body.strip()
+    text = f"{title}\n\n{body}" if title and not body.startswith(title) else body
+    start = text.index("\n\n") + 2 if title and text.startswith(title) and "\n\n" in text else 0
+    return Article(article_id, title, source, date, text, content_hash(text), path, start, -1)
+
+
+def _from_html(article_id: str, html: str, path: str) -> Article | None:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
+    if doc is None:
+        return None
+    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    lines = [line.strip() for line in (data.get("text") or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    title = (data.get("title") or "").strip()
+    if title and lines[0] == title:
+        lines = lines[1:]
+    return make_article(article_id, "\n\n".join(lines), title, (data.get("sitename") or data.get("hostname") or "").strip(),
+                        (data.get("date") or "").strip(), path)
+
+
+def _from_records(stem: str, raw: str, path: str, suffix: str, report: "ReadReport") -> list[Article | None]:
+    """Articles from JSON/JSONL records; a bad record is named (file:line) and skipped."""
+    records: list[tuple[int, object]] = []
+    if suffix == ".jsonl":
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                report.skipped.append((f"{path}:{number}", f"not valid JSON ({exc.msg})"))
+    else:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            report.skipped.append((f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})"))
+            return []
+        records = [(1, r) for r in data] if isinstance(data, list) else [(1, data)]
+    out: list[Article | None] = []
+    for n, (line, rec) in enumerate(records, start=1):
+        where = f"{path}:{line}" if suffix == ".jsonl" else f"{path}#{n}"
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
+            report.skipped.append((where, 'a record needs a non-empty "text" string'))
+            continue
+        bad = [k for k in RECORD_FIELDS if k in rec and not isinstance(rec[k], str)]
+        if bad:
+            report.skipped.append((where, f"fields must be strings: {', '.join(bad)}"))
+            continue
+        source = rec.get("source") or (urlparse(rec["url"]).hostname or "" if rec.get("url") else "")
+        out.append(make_article(rec.get("id") or f"{stem}#{n}", rec["text"], rec.get("title", ""), source, rec.get("date", ""), where))
+    return out
+
+
 def iter_seed_files(seeds_dir: Path) -> list[Path]:
     return sorted(p for p in seeds_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
 
@@ -189,14 +258,24 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
         if not text.strip():
             report.skipped.append((rel, "empty file"))
             continue
-        article_id = path.stem if path.parent == seeds_dir else str(path.relative_to(seeds_dir).with_suffix(""))
-        if article_id in seen_id:
-            article_id = str(path.relative_to(seeds_dir))
-        article = parse_article(article_id, text, path=rel)
-        if article.hash in seen_hash:
-            report.duplicates.append((rel, seen_hash[article.hash]))
-            continue
-        seen_hash[article.hash] = article.id
-        seen_id.add(article.id)
-        report.articles.append(article)
+        stem = path.stem if path.parent == seeds_dir else str(path.relative_to(seeds_dir).with_suffix(""))
+        suffix = path.suffix.lower()
+        if suffix in (".html", ".htm"):
+            found = [_from_html(stem, text, rel)]
+        elif suffix in (".json", ".jsonl"):
+            found = _from_records(stem, text, rel, suffix, report)
+        else:
+            found = [parse_article(stem, text, path=rel)]
+        for article in found:
+            if article is None:
+                report.skipped.append((rel, "no article text found"))
+                continue
+            if article.id in seen_id:
+                article = replace(article, id=article.path)
+            if article.hash in seen_hash:
+                report.duplicates.append((article.path, seen_hash[article.hash]))
+                continue
+            seen_hash[article.hash] = article.id
+            seen_id.add(article.id)
+            report.articles.append(article)
     return report

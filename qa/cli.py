@@ -77,7 +77,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     seeds = settings.seeds_dir
     if not seeds.is_dir():
-        raise QAError(f"seeds folder {seeds} does not exist; create it and put .txt or .md articles in it")
+        raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it (.txt .md .html .json .jsonl)")
     report = read_seeds(seeds)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -86,7 +86,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for path, same in report.duplicates:
         print(f"skipped {path}: same text as article {same}", file=sys.stderr)
     if not report.articles:
-        raise QAError(f"no readable .txt or .md articles in {seeds}; add some, then run `qa build` again")
+        raise QAError(f"no readable articles in {seeds} (.txt .md .html .json .jsonl); add some, then run `qa build` again")
 
     from tqdm import tqdm
 

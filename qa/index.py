@@ -214,7 +214,7 @@ def build_index(
     started = time.perf_counter()
     if not report.articles:
         raise QAError(
-            "no articles to index: put .txt or .md files in the seeds folder"
+            "no articles to index: put .txt, .md, .html, .json or .jsonl files in the seeds folder"
             + (f" (skipped: {', '.join(p for p, _ in report.skipped)})" if report.skipped else "")
         )
     summary = BuildSummary(skipped=list(report.skipped), warnings=list(report.warnings), duplicates=list(report.duplicates))

@@ -72,3 +72,54 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path):
 def test_hash_is_stable_and_content_based():
     assert parse_article("a", "Same text.").hash == parse_article("b", "Same text.").hash
     assert parse_article("a", "Same text.").hash != parse_article("a", "Other text.").hash
+
+
+PAGE = """<!DOCTYPE html><html><head><title>Storm closes harbour | The Example Times</title>
+<meta property="og:title" content="Storm closes harbour"><meta property="og:site_name" content="The Example Times">
+<meta name="date" content="2025-02-18"></head><body><nav>Home | World | Sport | Subscribe now</nav>
+<article><h1>Storm closes harbour</h1><p>The old harbour in Dunmore closed on Monday after a storm damaged the quay.
+Fishermen moved their boats to Waterford.</p><p>The mayor, Ann Keane, said repairs would cost 2 million euros.</p></article>
+<footer>Cookie policy. Copyright 2025 The Example Times. All rights reserved.</footer></body></html>"""
+
+
+def test_saved_web_page_gives_main_text_and_metadata(tmp_path: Path):
+    (tmp_path / "storm.html").write_text(PAGE, encoding="utf-8")
+    (a,) = read_seeds(tmp_path).articles
+    assert (a.id, a.title, a.source, a.date) == ("storm", "Storm closes harbour", "The Example Times", "2025-02-18")
+    body = a.text[a.body_span()[0]:]
+    assert body.startswith("The old harbour in Dunmore") and "Ann Keane" in body
+    assert "Cookie" not in a.text and "Subscribe" not in a.text  # boilerplate dropped
+    from qa.sentences import split_article
+
+    sents = split_article(a)
+    assert sents[0].text.startswith("The old harbour") and all(a.text[s.start:s.end] == s.text for s in sents)
+    assert len({s.paragraph for s in sents}) == 2
+
+
+def test_json_and_jsonl_records(tmp_path: Path):
+    import json
+
+    (tmp_path / "feed.jsonl").write_text(
+        json.dumps({"text": "Trains ran late in Leeds. Snow was blamed.", "title": "Snow delays", "url": "https://news.example.org/a", "date": "2025-01-02"}) + "\n"
+        + "{broken\n"
+        + json.dumps({"title": "no text"}) + "\n"
+        + json.dumps({"id": "custom-id", "text": "A bridge opened in Cork.", "source": "Cork Post"}) + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "one.json").write_text(json.dumps({"text": "Floods hit Valencia after eight hours of rain.", "date": 2024}), encoding="utf-8")
+    (tmp_path / "many.json").write_text(json.dumps([{"text": "Snow closed the pass."}, {"text": "Drivers waited overnight."}]), encoding="utf-8")
+    report = read_seeds(tmp_path)
+    arts = {a.id: a for a in report.articles}
+    assert set(arts) == {"feed#1", "custom-id", "many#1", "many#2"}
+    assert (arts["feed#1"].title, arts["feed#1"].source, arts["feed#1"].date) == ("Snow delays", "news.example.org", "2025-01-02")
+    assert arts["custom-id"].source == "Cork Post" and arts["custom-id"].path == "feed.jsonl:4"
+    skipped = dict(report.skipped)
+    assert "not valid JSON" in skipped["feed.jsonl:2"]
+    assert "non-empty \"text\"" in skipped["feed.jsonl:3"]
+    assert "fields must be strings: date" in skipped["one.json#1"]
+
+
+def test_json_that_is_not_json(tmp_path: Path):
+    (tmp_path / "bad.json").write_text('{"text": "x",\n  oops}', encoding="utf-8")
+    report = read_seeds(tmp_path)
+    assert report.articles == [] and report.skipped[0][0] == "bad.json:2"

@@ -61,7 +61,7 @@ def test_empty_seeds_folder(capsys, tmp_path: Path):
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "junk.bin").write_bytes(b"\x00\x00")
     code, _, err = run(capsys, "build", "--seeds", str(tmp_path / "s"), "--index", str(tmp_path / "i"))
-    assert code == 2 and "no readable .txt or .md articles" in err
+    assert code == 2 and "no readable articles" in err
     assert "skipped junk.bin" in err
     assert not (tmp_path / "i" / "CURRENT").exists()
 
