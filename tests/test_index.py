@@ -144,3 +144,23 @@ def test_failed_build_leaves_previous_version_in_service(tmp_path: Path, tiny_se
     assert current_version_path(index_dir) == before
     assert len(load_index(index_dir)) > 0
     assert not [p for p in (index_dir / "versions").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_faiss_index_is_exact_when_small_and_ivf_beyond():
+    import faiss
+
+    from qa.index import faiss_index_for
+
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(50, 32)).astype(np.float32)
+    x = centers[rng.integers(0, 50, 5000)] + 0.3 * rng.normal(size=(5000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    exact = faiss_index_for(x, exact_up_to=10_000)
+    ivf = faiss_index_for(x, exact_up_to=1_000)
+    assert isinstance(exact, faiss.IndexFlatIP) and isinstance(ivf, faiss.IndexIVFFlat)
+    assert ivf.ntotal == exact.ntotal == 5000 and ivf.nprobe == 96
+    q = x[:50] + 0.05 * rng.normal(size=(50, 32)).astype(np.float32)
+    _, truth = exact.search(q, 10)
+    _, got = ivf.search(q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got)])
+    assert recall >= 0.9
