@@ -71,14 +71,18 @@ class Answer:
 
 def check_question(question: object, settings: Settings) -> str:
     """The question, stripped; a QAError says what is wrong with an unusable one."""
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str):
         raise QAError("the question is empty; type a question about the articles")
-    question = question.strip()
+    # Lone surrogates cannot be tokenized; control characters carry no meaning here.
+    question = question.encode("utf-8", "replace").decode("utf-8").strip()
     if len(question) > settings.max_question_chars:
         raise QAError(
             f"the question is {len(question):,} characters long; the limit is "
             f"{settings.max_question_chars:,}: ask a shorter question"
         )
+    question = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in question).strip()
+    if not question:
+        raise QAError("the question is empty; type a question about the articles")
     return question
 
 

@@ -61,6 +61,15 @@ class ReadReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, same-as id)
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Lone surrogates (possible in JSON "\\ud800" escapes) become U+FFFD: same length, so
+    offsets hold, and the text can be written as UTF-8."""
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -95,6 +104,7 @@ def _paragraph_lines(text: str) -> list[tuple[int, int]]:
 
 def parse_article(article_id: str, text: str, path: str = "") -> Article:
     """Infers title, source, date and the prose span of one article's text."""
+    text = clean_text(text)
     meta = {"title": "", "source": "", "date": "", "url": ""}
     lines = _paragraph_lines(text)
     body_start, body_end = 0, len(text)
@@ -168,7 +178,7 @@ def _title_line(text: str, lines: list[tuple[int, int]], i: int, body_end: int) 
 def make_article(article_id: str, body: str, title: str = "", source: str = "", date: str = "", path: str = "") -> Article:
     """An article whose metadata is known (HTML, JSON): the title, when given, leads the text
     as its own paragraph so that the page shows it, but is not part of the citable body."""
-    body = body.strip()
+    body, title, source, date = (clean_text(x) for x in (body.strip(), title, source, date))
     text = f"{title}\n\n{body}" if title and not body.startswith(title) else body
     start = text.index("\n\n") + 2 if title and text.startswith(title) and "\n\n" in text else 0
     return Article(article_id, title, source, date, text, content_hash(text), path, start, -1)

@@ -291,7 +291,13 @@ def build_index(
             "faiss_index": "IndexFlatIP" if len(matrix) <= EXACT_UP_TO else "IndexIVFFlat",
             "articles": article_meta,
         }
-        _write_version(index_dir, version, manifest, report.articles, sentences, matrix)
+        try:
+            _write_version(index_dir, version, manifest, report.articles, sentences, matrix)
+        except OSError as exc:  # a full disk, a read-only folder: nothing was switched
+            raise IndexProblem(
+                f"could not write the new index version in {index_dir} ({exc.strerror or exc}); "
+                "the previous index is still in service: free space or fix permissions, then run `qa build` again"
+            ) from None
         summary.version = version
     summary.articles = len(article_meta)
     summary.sentences = len(sentences)
