@@ -132,6 +132,7 @@ def test_script_injection_stays_inert(page):
     reply = ask(page, "How many loaves does the baker's new oven bake?", 1)
     assert "400 loaves" in reply
     ask(page, "Where can customers read the menu?", 2)
+    ask(page, 'Who <img src=x onerror="window.__pwned=1"> [x](javascript:window.__pwned=1) <script>window.__pwned=1</script>?', 3)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     sources = page.locator("#sources").inner_text()
     assert "<script>" in reply + sources or "<img" in reply + sources  # shown as text
