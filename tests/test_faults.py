@@ -87,3 +87,44 @@ def test_damaged_index_through_cli_and_server(tmp_path: Path, tiny_seeds: Path, 
         assert exc.value.code == 503 and victim in body["error"] and "qa build --full" in body["error"]
         with urllib.request.urlopen(server.url + "/", timeout=30) as r:
             assert r.status == 200  # the page itself still serves, and says what is wrong
+
+
+def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path, monkeypatch):
+    import threading
+    import time
+
+    import ui.app as app_module
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from tests.server import Server
+
+    class Slow(FakeEmbedder):
+        def encode(self, texts, show_progress=False):
+            time.sleep(0.3)
+            return super().encode(texts)
+
+    build_index(read_seeds(tiny_seeds), tmp_path / "i", FakeEmbedder())
+    monkeypatch.setattr(app_module, "QUEUE_SIZE", 2)
+    codes, lock = [], threading.Lock()
+    with Server(app_module.build_app(Assistant(Settings(index_dir=tmp_path / "i", abstain_below=0.0), embedder=Slow()))) as server:
+
+        def one() -> None:
+            req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    code, body = r.status, json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                code, body = exc.code, json.loads(exc.read())
+            with lock:
+                codes.append((code, body))
+
+        threads = [threading.Thread(target=one) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    ok = [b for c, b in codes if c == 200]
+    busy = [b for c, b in codes if c == 503]
+    assert len(codes) == 12 and ok and busy
+    assert all("busy" in b["error"] for b in busy) and all(b["citations"] for b in ok)

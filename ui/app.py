@@ -11,7 +11,7 @@ sentence highlighted inside its paragraph, under the article's title, source and
   endpoint is named "chat" for gradio_client.
 - Gradio's queue runs at most `CONCURRENCY` answers at once (answering is CPU-bound and
   this is a 2-core laptop tool) and holds at most `QUEUE_SIZE` waiting requests; beyond
-  that a request is refused at once instead of piling up.
+  that a request is refused at once instead of piling up. `/api/ask` has the same bounds.
 """
 
 from __future__ import annotations
@@ -207,6 +207,12 @@ def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
     import gradio as gr
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    import anyio
+
+    # The JSON API gets the same bounds as Gradio's queue: CONCURRENCY answers at once,
+    # at most QUEUE_SIZE waiting; beyond that it answers 503 at once.
+    limiter = anyio.CapacityLimiter(CONCURRENCY)
+    waiting = {"n": 0}
 
     def authorized(request: Request) -> bool:
         if auth is None:
@@ -236,13 +242,16 @@ def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
         history = body.get("history", [])
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
             return JSONResponse({"error": "'history' must be a list of strings (earlier questions, oldest first)"}, status_code=400)
-        import anyio
-
+        if waiting["n"] >= QUEUE_SIZE + CONCURRENCY:
+            return JSONResponse({"error": "busy: too many questions waiting; try again in a moment"}, status_code=503)
+        waiting["n"] += 1
         try:
-            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(body["question"], history=history))
+            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(body["question"], history=history), limiter=limiter)
         except QAError as exc:
             code = 503 if exc.exit_code == 3 else 400
             return JSONResponse({"error": str(exc)}, status_code=code)
+        finally:
+            waiting["n"] -= 1
         return JSONResponse(ans.to_dict())
 
     @app.get("/api/status")
