@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from qa.evaluate import load_questions, percentile  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from ui.app import CONCURRENCY, QUEUE_SIZE, build_app  # noqa: E402
+from ui.background import Server  # noqa: E402
 
 KEYS = {"question", "answer", "abstained", "citations", "timings_ms"}
 
@@ -72,20 +72,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
-    import uvicorn
     from gradio_client import Client
 
     questions = [q for q in load_questions(ROOT / "eval" / "questions" / "seed.jsonl")]
     assistant = Assistant(Settings(index_dir=ROOT / "indexes" / "default"))
     assistant.warm_up()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(assistant), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    server = Server(build_app(assistant)).start()
+    url = server.url
 
     def api(i: int, state: dict) -> bool:
         q = questions[i % len(questions)]
@@ -103,7 +96,7 @@ def main() -> int:
         return isinstance(text, str) and bool(text.strip())
 
     results = {"POST /api/ask": run_users(args.users, args.seconds, api), "Gradio chat (queue)": run_users(args.users, args.seconds, chat)}
-    server.should_exit = True
+    server.stop()
     lines = [
         f"Machine: {machine_description()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"Gradio queue: concurrency {CONCURRENCY}, max size {QUEUE_SIZE}",

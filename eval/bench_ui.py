@@ -16,10 +16,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -34,6 +32,7 @@ from qa.evaluate import load_questions, percentile  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from ui.app import build_app  # noqa: E402
+from ui.background import Server  # noqa: E402
 
 WATCH = """
 () => {
@@ -70,21 +69,14 @@ def main() -> int:
     if not chromium:
         print("needs Debian's chromium (apt-get install chromium)", file=sys.stderr)
         return 2
-    import uvicorn
     from gradio_client import Client
     from playwright.sync_api import sync_playwright
 
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions" / "seed.jsonl") if not q.history][: args.questions]
     assistant = Assistant(Settings(index_dir=ROOT / "indexes" / "default"))
     assistant.warm_up()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(assistant), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    server = Server(build_app(assistant)).start()
+    url = server.url
 
     first, done = [], []
     with sync_playwright() as p:
@@ -127,7 +119,7 @@ def main() -> int:
         with urllib.request.urlopen(req) as r:
             json.loads(r.read())
         http.append((time.perf_counter() - t0) * 1000)
-    server.should_exit = True
+    server.stop()
 
     lines = [
         f"Machine: {machine_description()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {len(questions)} questions from eval/questions/seed.jsonl",

@@ -56,7 +56,7 @@ def main() -> int:
 
     from qa.service import Assistant
     from qa.settings import Settings
-    from tests.server import Server
+    from ui.background import Server
     from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=Path(index))))) as server:

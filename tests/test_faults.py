@@ -75,7 +75,7 @@ def test_damaged_index_through_cli_and_server(tmp_path: Path, tiny_seeds: Path, 
 
     from qa.service import Assistant
     from qa.settings import Settings
-    from tests.server import Server
+    from ui.background import Server
     from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=tiny_index), embedder=real_embedder))) as server:
@@ -96,7 +96,7 @@ def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path
     import ui.app as app_module
     from qa.service import Assistant
     from qa.settings import Settings
-    from tests.server import Server
+    from ui.background import Server
 
     class Slow(FakeEmbedder):
         def encode(self, texts, show_progress=False):

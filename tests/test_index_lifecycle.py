@@ -81,7 +81,7 @@ def test_server_follows_a_rebuild_while_answering(tmp_path: Path, tiny_seeds: Pa
     import threading
     import urllib.request
 
-    from tests.server import Server
+    from ui.background import Server
     from ui.app import build_app
 
     emb = FakeEmbedder()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SEEDS
-from tests.server import Server
+from ui.background import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 

@@ -1,4 +1,4 @@
-"""A real uvicorn server in a thread, on a free loopback port, for tests."""
+"""A real uvicorn server in a background thread on a free loopback port (tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ class Server:
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "Server":
+        """Starts serving; returns once the server accepts connections."""
         self._thread.start()
         deadline = time.time() + 30
         while not self._server.started:
@@ -33,6 +40,6 @@ class Server:
             time.sleep(0.05)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
