@@ -131,8 +131,12 @@ def current_version_path(index_dir: Path) -> Path | None:
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Exclusive lock for one build at a time; a second build fails at once with a message."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".build.lock", "a+") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".build.lock", "a+")
+    except OSError as exc:
+        raise IndexProblem(f"cannot write the index folder {index_dir} ({exc.strerror or exc}); pass --index with a writable folder") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

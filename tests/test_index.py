@@ -164,3 +164,10 @@ def test_faiss_index_is_exact_when_small_and_ivf_beyond():
     _, got = ivf.search(q, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got)])
     assert recall >= 0.9
+
+
+def test_unwritable_index_folder_is_one_clear_error(tmp_path: Path, tiny_seeds: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(IndexProblem, match="cannot write the index folder.*--index"):
+        build_index(read_seeds(tiny_seeds), blocker / "idx", FakeEmbedder())

@@ -289,11 +289,28 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """Fails at once, in one line, when the address cannot be bound (port taken, bad host)."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise QAError(f"--port {port} is not a port number; use 1-65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(addr)
+    except OSError as exc:
+        raise QAError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); is another `qa serve` running? pass --port") from None
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None) -> int:
     """`qa serve`: warm up, then serve the page and the API until interrupted."""
     import uvicorn
 
     credentials = parse_auth(auth)
+    check_can_listen(host, port)
     if not _is_loopback(host) and credentials is None:
         print(f"warning: serving on {host} without --auth: anyone who can reach this address can read the articles", file=sys.stderr)
     assistant = Assistant(settings)
