@@ -394,14 +394,13 @@ def _write_dense(path: Path, matrix: np.ndarray) -> None:
     store.persist(persist_path=str(path))
 
 
-def sentence_nodes(sentences: list[Sentence], articles: dict[str, Article | dict]) -> list:
+def _sentence_nodes(sentences: list[Sentence], titles: dict[str, str]) -> list:
     """llama-index TextNodes for sentences; the title is part of the BM25 text, ids are positions."""
     from llama_index.core.schema import TextNode
 
     nodes = []
     for i, s in enumerate(sentences):
-        a = articles.get(s.article_id)
-        title = (a.title if isinstance(a, Article) else (a or {}).get("title", "")) or ""
+        title = titles.get(s.article_id, "")
         nodes.append(
             TextNode(
                 id_=str(i),
@@ -417,7 +416,8 @@ def sentence_nodes(sentences: list[Sentence], articles: dict[str, Article | dict
 def _write_bm25(path: Path, sentences: list[Sentence], articles: dict[str, Article]) -> None:
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    retriever = BM25Retriever.from_defaults(nodes=sentence_nodes(sentences, articles), similarity_top_k=1)
+    titles = {a.id: a.title for a in articles.values()}
+    retriever = BM25Retriever.from_defaults(nodes=_sentence_nodes(sentences, titles), similarity_top_k=1)
     path.mkdir()
     retriever.persist(str(path), show_progress=False)
 
