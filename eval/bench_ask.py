@@ -5,7 +5,9 @@
 1. Build: the SQuAD-13 sentences (about 4,000, read from ../shared/data) indexed from scratch;
    embedding sentences/s of `qa build`'s code path next to a bare
    `SentenceTransformer.encode` on the same sentences with the same batch size (the ratio).
-2. Warm `ask`: 50 questions of eval/questions/seed.jsonl on the seed index, one process.
+2. Warm `ask`: 50 questions of eval/questions/seed.jsonl on the seed index, and 300
+   SQuAD-13 questions (every 15th) on the SQuAD-13 index, with the reranker and without
+   it (QA_RERANK_DEPTH=0), one process.
 3. Cold `qa ask` (a new process each time: imports, model load, index load) and `qa --help`.
 4. Peak memory (max RSS) of the warm process and of one cold `qa ask`.
 """
@@ -55,23 +57,27 @@ def bench_build(embedder: MiniLMEmbedder, tmp: Path) -> dict:
     }
 
 
+def _warm_asks(assistant: Assistant, questions: list[tuple[str, list[str]]]) -> dict:
+    assistant.warm_up()
+    times = []
+    for question, history in questions:
+        t0 = time.perf_counter()
+        assistant.ask(question, history=history)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"questions": len(times), "p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 95), 1)}
+
+
 def bench_warm(embedder: MiniLMEmbedder, tmp: Path) -> dict:
     index_dir = tmp / "seed"
     build_index(read_seeds(ROOT / "seeds"), index_dir, embedder)
-    assistant = Assistant(Settings(index_dir=index_dir), embedder=embedder)
-    assistant.warm_up()
-    questions = load_questions(ROOT / "eval" / "questions" / "seed.jsonl")[:50]
-    times = []
-    for q in questions:
-        t0 = time.perf_counter()
-        assistant.ask(q.question, history=list(q.history))
-        times.append((time.perf_counter() - t0) * 1000)
-    return {
-        "questions": len(times),
-        "p50_ms": round(statistics.median(times), 1),
-        "p95_ms": round(percentile(times, 95), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+    questions = [(q.question, list(q.history)) for q in load_questions(ROOT / "eval" / "questions" / "seed.jsonl")[:50]]
+    seed = _warm_asks(Assistant(Settings(index_dir=index_dir), embedder=embedder), questions)
+    squad_questions = [(q.question, []) for q in load_squad(SQUAD).questions[::15]]
+    squad = {
+        depth: _warm_asks(Assistant(Settings(index_dir=tmp / "squad", rerank_depth=depth), embedder=embedder), squad_questions)
+        for depth in (Settings().rerank_depth, 0)
     }
+    return {"seed": seed, "squad": squad, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
 
 
 def bench_cold(runs: int = 3) -> dict:
@@ -120,7 +126,11 @@ def main() -> int:
         f"| build: embedding sentences/s | {build['build_sentences_per_s']} |",
         f"| raw SentenceTransformer.encode sentences/s | {build['raw_encode_sentences_per_s']} |",
         f"| build / raw throughput | {build['ratio']:.1%} |",
-        f"| warm ask p50 / p95 ms ({warm['questions']} seed questions) | {warm['p50_ms']} / {warm['p95_ms']} |",
+        f"| warm ask p50 / p95 ms ({warm['seed']['questions']} seed questions, seed index) | {warm['seed']['p50_ms']} / {warm['seed']['p95_ms']} |",
+        *(
+            f"| warm ask p50 / p95 ms ({w['questions']} SQuAD-13 questions, SQuAD-13 index, {f'reranker on the best {d}' if d else 'no reranker'}) | {w['p50_ms']} / {w['p95_ms']} |"
+            for d, w in warm["squad"].items()
+        ),
         f"| peak memory MB of this process (SQuAD-13 build + warm asks) | {warm['peak_rss_mb']:.0f} |",
         f"| cold `qa ask` median / max s | {cold['ask_median_s']} / {cold['ask_max_s']} |",
         f"| cold `qa ask` peak memory MB | {cold['ask_peak_rss_mb']:.0f} |",

@@ -19,6 +19,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from qa import answer_type
 from qa.errors import QAError
 from qa.query import contextualize
 from qa.retrieve import Hit, Retriever
@@ -56,6 +57,7 @@ class Answer:
     query: str = ""
     closest: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    short_answer: str | None = None  # a date, number or name lifted from citation [1] (qa.answer_type)
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +65,7 @@ class Answer:
             "query": self.query,
             "answer": self.text,
             "abstained": self.abstained,
+            "short_answer": self.short_answer,
             "citations": [asdict(c) for c in self.citations],
             "closest": [asdict(c) for c in self.closest],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
@@ -101,11 +104,20 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
         return []
     top = hits[0]
     chosen = [top]
+    # When the reranker overruled the first stage, the two disagree: the first stage's best
+    # is quoted second, so that a miss of one of them still leaves the answer on screen.
+    reranked = [h for h in hits if "first_stage" in h.signals]
+    if reranked and settings.max_citations > 1:
+        first_choice = max(reranked, key=lambda h: h.signals["first_stage"])
+        if first_choice.position != top.position and not _near_copy(first_choice.sentence.text, top.sentence.text):
+            chosen.append(first_choice)
     top_dense = top.signals.get("dense", 0.0)
     top_bm25 = top.signals.get("bm25", 0.0)
     for hit in hits[1 : settings.max_citations + 2]:
         if len(chosen) >= settings.max_citations:
             break
+        if any(hit.position == c.position for c in chosen):
+            continue
         close = (
             hit.signals.get("dense", 0.0) >= top_dense - settings.extra_cosine_margin
             and hit.signals.get("bm25", 0.0) >= settings.extra_bm25_ratio * top_bm25
@@ -115,10 +127,17 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
     return chosen
 
 
-def evidence_strength(hits: list[Hit], coverage_weight: float) -> float:
-    """How well the best sentences match the question, over the top 3:
-    max(cosine + coverage_weight x share of the question's terms in the sentence)."""
-    return max((h.signals.get("dense", 0.0) + coverage_weight * h.signals.get("coverage", 0.0) for h in hits[:3]), default=0.0)
+def evidence_strength(hits: list[Hit], coverage_weight: float, rerank_weight: float = 0.0) -> float:
+    """How well the best sentences match the question, over the top 3: max(cosine +
+    coverage_weight x share of the question's terms in the sentence + rerank_weight x the
+    cross-encoder's logit, when it read the sentence)."""
+    return max(
+        (
+            h.signals.get("dense", 0.0) + coverage_weight * h.signals.get("coverage", 0.0) + rerank_weight * h.signals.get("rerank", 0.0)
+            for h in hits[:3]
+        ),
+        default=0.0,
+    )
 
 
 def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
@@ -153,7 +172,7 @@ def compose(
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
     citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
-    return Answer(question, text, citations, False, query=query)
+    return Answer(question, text, citations, False, query=query, short_answer=answer_type.short_answer(query, citations[0].text))
 
 
 def answer(

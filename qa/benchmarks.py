@@ -185,14 +185,42 @@ class _Tally:
         return out
 
 
-METHODS = ("bm25", "dense", "rrf", "naive-llama-index", "qa")
+METHODS = ("bm25", "dense", "rrf", "naive-llama-index", "hybrid", "qa")
 METHOD_LABELS = {
     "bm25": "BM25 alone",
     "dense": "MiniLM dense alone",
     "rrf": "RRF(BM25, dense)",
     "naive-llama-index": "naive llama-index (top-1 chunk)",
-    "qa": "qa (hybrid + context, cited reply)",
+    "hybrid": "qa first stage alone (hybrid + context, no reranker)",
+    "qa": "qa (hybrid + context + reranker, cited reply)",
 }
+
+
+class _ShortAnswers:
+    """How often a bold short answer is shown, per wanted kind, and how often it is right."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}  # kind -> [questions, shown, right]
+
+    def add(self, question: str, shown: str | None, answers: list[str]) -> None:
+        from qa.answer_type import wanted
+        from qa.evaluate import contains, normalize
+
+        kind = wanted(question)
+        if kind is None:
+            return
+        c = self.counts.setdefault(kind, [0, 0, 0])
+        c[0] += 1
+        if shown:
+            s = normalize(shown)
+            c[1] += 1
+            c[2] += any(a and (contains(s, a) or contains(a, s)) for a in answers)
+
+    def metrics(self) -> dict:
+        return {
+            k: {"questions": q, "shown": n, "right": r, "coverage": round(n / q, 3) if q else 0.0, "precision": round(r / n, 3) if n else None}
+            for k, (q, n, r) in sorted(self.counts.items())
+        }
 
 
 def _rank(found: list[bool]) -> int | None:
@@ -219,6 +247,7 @@ def run_benchmark(
     from qa.articles import ReadReport
     from qa.evaluate import contains, normalize
     from qa.index import build_index, load_index
+    from qa.rerank import Reranker
     from qa.retrieve import FusionWeights, Retriever
 
     build = build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
@@ -227,13 +256,19 @@ def run_benchmark(
         "bm25": Retriever(index, embedder, mode="bm25"),
         "dense": Retriever(index, embedder, mode="dense"),
         "rrf": Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method="rrf")),
-        "qa": Retriever(index, embedder, mode=settings.retriever, candidates=settings.candidates),
+        "hybrid": Retriever(index, embedder, mode=settings.retriever, candidates=settings.candidates),
+        "qa": Retriever(
+            index, embedder, mode=settings.retriever, candidates=settings.candidates,
+            reranker=Reranker(settings.reranker_dir) if settings.rerank_depth > 0 else None, rerank_depth=settings.rerank_depth,
+            hop_depth=settings.hop_depth,
+        ),
     }
     naive = None
     if "naive-llama-index" in methods:
         naive = NaiveLlamaIndex(bench.articles, embedder)
     questions = bench.questions[:limit] if limit else bench.questions
     tallies = {m: _Tally() for m in methods}
+    short = _ShortAnswers()
     misses: list[dict] = []
     strengths: list[tuple[float, float]] = []  # (with its article, without it): SQuAD only
     text_of = {(s.article_id, s.index): s.text for s in index.sentences}
@@ -264,15 +299,17 @@ def run_benchmark(
                     ans = compose(q.question, q.question, hits, index.articles, settings)
                     reply, abstained = ans.text, ans.abstained
                     cited_keys = [(c.article_id, c.sentence_index) for c in ans.citations]
-                    if bench.name == "squad":
-                        # the same question with its article removed: the best other-article hits
-                        wide = r.search(q.question, k=80, query_vector=qvec)
-                        other = r.with_coverage(q.question, [h for h in wide if h.sentence.article_id != q.article_id][:3])
-                        strengths.append((evidence_strength(hits, settings.coverage_weight), evidence_strength(other, settings.coverage_weight)))
                 else:
                     reply, abstained = (hits[0].sentence.text if hits else ""), False
                     cited_keys = keys[:1]
                 ms = (time.perf_counter() - t1) * 1000 + (embed_ms if m != "bm25" else 0.0)
+                if m == "qa":
+                    short.add(q.question, ans.short_answer, answers)
+                    if bench.name == "squad":  # not timed: the same question with its article removed
+                        wide = r.first_stage(q.question, k=80, query_vector=qvec)
+                        other = [h for h in wide if h.sentence.article_id != q.article_id]
+                        other = r.with_coverage(q.question, r.rerank(q.question, other, 3) if r.reranker else other[:3])
+                        strengths.append((evidence_strength(hits, settings.coverage_weight), evidence_strength(other, settings.coverage_weight)))
                 found = [k in q.gold for k in keys]
                 cited = [normalize(text_of[k]) for k in cited_keys]
                 per_gold = lambda k, keys=keys: all(g in keys[:k] for g in q.gold)  # noqa: E731
@@ -308,6 +345,8 @@ def run_benchmark(
         "methods": {m: tallies[m].metrics() for m in methods},
         "misses": misses[:10],
     }
+    if "qa" in methods:
+        result["short_answers"] = short.metrics()
     if strengths:
         result["abstention"] = abstention_check(strengths, settings.abstain_below)
     return result

@@ -1,4 +1,4 @@
-"""The `qa` command: build, ask, eval, serve. Thin: parses flags, calls the library, prints.
+"""The `qa` command: build, ask, eval, serve, train. Thin: parses flags, calls the library, prints.
 
 Heavy libraries (torch, sentence-transformers, faiss, gradio) are imported by the commands
 that need them, so `qa --help` answers at once. Every QAError becomes one line on stderr
@@ -58,7 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     s.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed to bind beyond loopback safely)")
+
+    t = sub.add_parser("train", help="train the answer-sentence reranker (SQuAD v1.1 train; see docs/reranker.md)")
+    t.add_argument("--data", type=Path, metavar="DIR", help="folder with paragraphs.jsonl and questions.jsonl (default: ../shared/data/squad-v1.1-train)")
+    t.add_argument("--out", type=Path, metavar="DIR", help="where to write model.onnx and reranker.json (default: qa/models/reranker)")
+    t.add_argument("--questions", type=_positive, metavar="N", help="training questions to use (default: 10000)")
+    t.add_argument("--layers", type=int, choices=range(1, 7), metavar="1-6", help="MiniLM layers to keep (default: 3)")
+    t.add_argument("--minutes", type=float, metavar="M", help="stop training after M minutes (default: no limit)")
+    t.add_argument("--seed", type=int, help="random seed (default: 13)")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
 
 
 def _settings(args: argparse.Namespace):
@@ -130,6 +148,8 @@ def format_answer(ans) -> str:
             for c in ans.closest:
                 lines.append(f"  - {c.text}  ({c.title or c.article_id}, sentence {c.sentence_index + 1})")
         return "\n".join(lines).rstrip()
+    if ans.short_answer:
+        lines.insert(0, f"Answer: {ans.short_answer}")
     lines.append("Sources:")
     for c in ans.citations:
         where = " · ".join(x for x in (c.title or c.article_id, c.source, c.date) if x)
@@ -163,7 +183,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args), host=args.host, port=args.port, auth=args.auth)
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve}
+def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from qa.train import TrainConfig, train
+
+    given = {"data": args.data, "out": args.out, "questions": args.questions, "layers": args.layers, "minutes": args.minutes, "seed": args.seed}
+    config = replace(TrainConfig(), **{k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None})
+    card = train(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"reranker written to {config.out}/{card['model']} (sha256 {card['sha256'][:12]}…, {card['stats']['questions_seen']} questions)")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,19 @@ def write_benchmark_report(path: Path, result: dict) -> None:
             f"abstains on {a['abstention_at_threshold']:.1%} of unanswerable, falsely on {a['false_abstention_at_threshold']:.1%} of answerable",
             f"- best threshold on this data: {a['best_threshold']} (balanced accuracy {a['balanced_accuracy_at_best']:.3f})",
         ]
+    if result.get("short_answers"):
+        lines += [
+            "",
+            "## Short answers (bold above the quote)",
+            "",
+            "Per kind of question: how often qa lifts a short answer out of its first cited sentence, and how often "
+            "that span and a gold answer contain one another (normalised).",
+            "",
+            "| wanted | questions | shown | coverage | precision |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for kind, m in result["short_answers"].items():
+            lines.append(f"| {kind} | {m['questions']} | {m['shown']} | {m['coverage']:.3f} | {_f(m['precision'])} |")
     lines += ["", "## Settings", "", "```", json.dumps(result["settings"], indent=1), "```", "", "## Ten example misses (qa's first sentence is not the gold one)", ""]
     for i, m in enumerate(result.get("misses", [])[:10], 1):
         lines += [

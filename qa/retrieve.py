@@ -8,6 +8,9 @@ answers it ("In 1990, X ... . It was renamed ..."). Each signal is standardised 
 candidates (z-scores) and the four are added with weights. Reciprocal rank fusion is kept
 as an option (`method="rrf"`, the baseline): it discards how far ahead the best match is,
 which cost 4 points of R@1 on SQuAD-13. Weights and the comparison: docs/design.md.
+
+With a reranker (qa/rerank.py), the fused best `rerank_depth` candidates are rescored by the
+cross-encoder and re-sorted; the fused score stays in signals["first_stage"].
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.index import Index
+from qa.rerank import Reranker, features, fuse, pair_text
 from qa.sentences import Sentence
 
 RETRIEVERS = ("hybrid", "bm25", "dense")
@@ -59,6 +63,13 @@ def _rrf(values: np.ndarray) -> np.ndarray:
     return 1.0 / (RRF_K + _ranks(values))
 
 
+def _topic(article: dict) -> str:
+    """What the reranker reads before each sentence: the article's title, or for an untitled
+    article its first 8 words (a news lede names the story). The model was trained on
+    "title: sentence" pairs; sentences alone lost 2 of the 46 answerable seed questions."""
+    return article.get("title") or " ".join(article.get("text", "").split()[:8])
+
+
 def _zscore(values: np.ndarray) -> np.ndarray:
     std = values.std()
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
@@ -74,6 +85,9 @@ class Retriever:
         mode: str = "hybrid",
         candidates: int = 100,
         weights: FusionWeights = FusionWeights(),
+        reranker: Reranker | None = None,
+        rerank_depth: int = 30,
+        hop_depth: int = 0,
     ) -> None:
         if mode not in RETRIEVERS:
             raise QAError(f"unknown retriever {mode!r}; choose one of: {', '.join(RETRIEVERS)}")
@@ -82,6 +96,9 @@ class Retriever:
         self.mode = mode
         self.candidates = candidates
         self.weights = weights
+        self.reranker = reranker if rerank_depth > 0 else None
+        self.rerank_depth = rerank_depth
+        self.hop_depth = hop_depth
         self._prev, self._next = self._neighbour_rows(index.sentences)
 
     @staticmethod
@@ -130,6 +147,66 @@ class Retriever:
         n = len(self.index)
         if n == 0 or not query.strip():
             return []
+        if self.mode == "hybrid" and query_vector is None:
+            query_vector = self.embed_query(query)
+        if self.reranker is None:
+            hits = self.first_stage(query, k, query_vector)
+        else:
+            hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector), k)
+        if self.hop_depth > 0 and self.mode == "hybrid":
+            hits = self.second_hop(query, query_vector, hits, k)
+        return hits
+
+    def second_hop(self, query: str, qvec: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
+        """Puts second the best sentence for the question *plus* the best hit.
+
+        A two-step question ("the director of Big Stone Gap is based in what city?") needs a
+        sentence that shares little with the question and much with the first answer
+        ("Adriana Trigiani … is based in Greenwich Village"). The question is asked again with
+        the best hit's sentence appended (its stored vector added to the question's, so no
+        second embedding), the best `hop_depth` of that search are reranked, and the best one
+        not already first or second goes second. Its signals are the question's own, so
+        citation choice and abstention judge it against the question.
+        """
+        if not hits:
+            return hits
+        first = hits[0]
+        v = qvec + np.asarray(self.index.vectors[first.position])
+        v = v / (np.linalg.norm(v) or 1.0)
+        query2 = f"{query} {first.sentence.text}"
+        shown = {h.position for h in hits[:2]}
+        cands = [h for h in self.first_stage(query2, self.hop_depth + 2, v) if h.position not in shown][: self.hop_depth]
+        if not cands:
+            return hits
+        best = self.rerank(query2, cands, 1)[0] if self.reranker is not None else cands[0]
+        bm25 = self.index.bm25_scores(query)
+        extra = Hit(
+            best.sentence,
+            hits[1].score if len(hits) > 1 else first.score,
+            best.position,
+            {"bm25": float(bm25[best.position]), "dense": float(np.asarray(self.index.vectors[best.position]) @ qvec), "hop": 2.0},
+        )
+        return ([first, extra] + [h for h in hits[1:] if h.position != best.position])[:k]
+
+    def rerank(self, query: str, hits: list[Hit], k: int) -> list[Hit]:
+        """Rescores the best `rerank_depth` hits with the cross-encoder; returns the best k."""
+        top = hits[: self.rerank_depth]
+        if not top:
+            return hits[:k]
+        titles = [_topic(self.index.articles.get(h.sentence.article_id, {})) for h in top]
+        logits = self.reranker.scores(query, [pair_text(t, h.sentence.text) for t, h in zip(titles, top)])
+        feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits)
+        final = fuse(feats, self.reranker.weights)
+        order = np.argsort(-final, kind="stable")
+        reranked = [
+            Hit(top[o].sentence, float(final[o]), top[o].position, {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o])})
+            for o in order
+        ]
+        return (reranked + hits[self.rerank_depth :])[:k]
+
+    def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The k best sentences by the fused BM25/MiniLM signals alone (no reranker)."""
+        n = len(self.index)
         need_dense = self.mode in ("hybrid", "dense")
         qvec = (query_vector if query_vector is not None else self.embed_query(query)) if need_dense else None
         bm25_all = self.index.bm25_scores(query) if self.mode in ("hybrid", "bm25") else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from qa.answer import Answer, answer
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.index import Index, current_version_path, load_index
+from qa.rerank import Reranker
 from qa.retrieve import FusionWeights, Retriever
 from qa.settings import Settings
 
@@ -38,10 +39,16 @@ class Assistant:
         self.weights = weights
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
+        self._reranker: Reranker | None = None
 
     def _load(self) -> Retriever:
+        if self._reranker is None and self.settings.rerank_depth > 0:
+            self._reranker = Reranker(self.settings.reranker_dir)
         index = load_index(self.settings.index_dir, expected_model_sha256=self.embedder.fingerprint())
-        return Retriever(index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights)
+        return Retriever(
+            index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights,
+            reranker=self._reranker, rerank_depth=self.settings.rerank_depth, hop_depth=self.settings.hop_depth,
+        )
 
     def retriever(self) -> Retriever:
         """The retriever over the newest index version (reloaded when a build replaced it)."""
@@ -58,7 +65,10 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Loads the index and the model now rather than on the first question."""
-        self.retriever().embed_query("warm up")
+        retriever = self.retriever()
+        retriever.embed_query("warm up")
+        if retriever.reranker is not None:
+            retriever.reranker.scores("warm up", ["warm up"])
 
     def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
         return answer(question, self.retriever(), self.settings, history=history)

@@ -20,6 +20,11 @@ class Settings:
     retriever: str = "hybrid"
     candidates: int = 100  # per signal, before fusion
     candidates_shown: int = 10  # hits the answer step looks at
+    # The cross-encoder (qa/rerank.py) rescores this many first-stage hits; 0 turns it off.
+    rerank_depth: int = 6
+    # Second hop (Retriever.second_hop): candidates reranked for question + best hit; 0 = off.
+    hop_depth: int = 0
+    reranker_dir: Path = Path(__file__).parent / "models" / "reranker"  # model.onnx + reranker.json
     max_citations: int = 3
     # Below this evidence strength (cosine + coverage_weight x query-term coverage, best of
     # the top 3 sentences) the reply abstains; both chosen from data, see docs/design.md.

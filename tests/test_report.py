@@ -25,7 +25,7 @@ def test_benchmark_report_has_table_chart_and_misses(tmp_path: Path):
     path = tmp_path / "reports" / "squad.md"
     write_benchmark_report(path, _result())
     text = path.read_text()
-    assert "| BM25 alone | 0.500" in text and "| qa (hybrid + context, cited reply) | 0.750" in text
+    assert "| BM25 alone | 0.500" in text and "| qa (hybrid + context + reranker, cited reply) | 0.750" in text
     assert "test cpu" in text and "2026-01-01" in text and "ROC-AUC" in text
     assert "gold sentence" in text and "our sentence" in text
     assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -39,7 +39,7 @@ def test_readme_tables_are_copied_from_reports(tmp_path: Path):
     readme.write_text("intro\n<!-- eval:squad -->\nold numbers\n<!-- /eval:squad -->\noutro\n")
     update_readme(readme, [report])
     text = readme.read_text()
-    assert "old numbers" not in text and "| qa (hybrid + context, cited reply) | 0.750" in text
+    assert "old numbers" not in text and "| qa (hybrid + context + reranker, cited reply) | 0.750" in text
     assert text.startswith("intro\n") and text.endswith("outro\n")
     update_readme(readme, [report])  # idempotent
     assert readme.read_text() == text

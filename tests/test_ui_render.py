@@ -28,6 +28,13 @@ def test_reply_quotes_with_linked_markers_and_escapes():
     assert "[[1]](#src-3-1)" in md and "<script>" not in md
 
 
+def test_short_answer_is_bold_above_the_quote_and_escaped():
+    ans = Answer("q", "x", [_cite(1, "It opened on 4 May 2021.")], False, short_answer="4 May <b>2021</b>")
+    md = reply_markdown(ans, 1)
+    assert md.startswith("**4 May &lt;b&gt;2021&lt;/b&gt;**\n\n> It opened")
+    assert not reply_markdown(Answer("q", "x", [_cite(1, "y")], False), 1).startswith("**")
+
+
 def test_abstention_reply_looks_different():
     ans = Answer("q", "The articles don't say.", [], True, closest=[_cite(1, "near")])
     md = reply_markdown(ans, 1)

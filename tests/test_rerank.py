@@ -1,0 +1,326 @@
+"""The reranker: fusion features on hand-made cases, the retriever's use of it, the shipped
+model's checksum and offline load, and `qa train` end to end on a tiny dataset."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import answer_type
+from qa.cli import main
+from qa.index import load_index
+from qa.rerank import DEFAULT_FOLDER, FEATURES, Reranker, RerankerProblem, features, fuse, pair_text
+from qa.retrieve import Retriever
+
+
+# --- features and fusion -------------------------------------------------------------
+
+
+def test_features_standardise_first_stage_and_mark_answer_type():
+    f = features(
+        "When did the bridge reopen?",
+        np.array([3.0, 2.0, 1.0]),
+        [{"bm25": 5.0, "dense": 0.5}, {"bm25": 1.0, "dense": 0.7}, {"bm25": 0.0, "dense": 0.1}],
+        ["The bridge reopened in March 2021.", "The bridge is long.", "Traffic was heavy."],
+        np.array([1.0, 2.0, 0.5]),
+    )
+    assert set(f) == set(FEATURES)
+    assert f["rerank"].tolist() == [1.0, 2.0, 0.5]  # logits are used as they are
+    assert f["first_stage"].mean() == pytest.approx(0.0) and f["first_stage"].std() == pytest.approx(1.0)
+    assert f["first_stage"][0] > f["first_stage"][1] > f["first_stage"][2]
+    assert f["answer_type"].tolist() == [1.0, 0.0, 0.0]
+    assert f["dense"].argmax() == 1
+
+
+def test_constant_signal_standardises_to_zero_not_nan():
+    f = features("x", np.array([2.0, 2.0]), [{}, {}], ["a", "b"], np.array([0.0, 1.0]))
+    assert f["first_stage"].tolist() == [0.0, 0.0]
+    assert np.isfinite(fuse(f, {"rerank": 1.0, "first_stage": 1.0})).all()
+
+
+def test_fuse_is_the_weighted_sum():
+    f = {"rerank": np.array([1.0, 3.0]), "first_stage": np.array([2.0, -1.0]), "answer_type": np.array([1.0, 0.0])}
+    assert fuse(f, {"rerank": 1.0, "first_stage": 2.0, "answer_type": 0.5}).tolist() == [5.5, 1.0]
+    # the first stage can overturn the cross-encoder only with enough weight
+    assert fuse(f, {"rerank": 1.0, "first_stage": 0.5}).argmax() == 1
+    assert fuse(f, {"rerank": 1.0, "first_stage": 1.0}).argmax() == 0
+
+
+def test_pair_text_prefixes_the_title():
+    assert pair_text("Bridges", "It reopened.") == "Bridges: It reopened."
+    assert pair_text("", "It reopened.") == "It reopened."
+
+
+# --- the retriever with a reranker ---------------------------------------------------
+
+
+class _FavoursMarch:
+    """Stands in for the cross-encoder: likes sentences that mention March."""
+
+    weights = {"rerank": 1.0}
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def scores(self, question: str, passages: list[str]) -> np.ndarray:
+        self.seen.append(passages)
+        return np.array([10.0 if "March" in p else 0.0 for p in passages])
+
+
+def test_retriever_reorders_the_first_stage_by_the_reranker(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    plain = Retriever(index, fake_embedder).search("comet", k=10)
+    fake = _FavoursMarch()
+    hits = Retriever(index, fake_embedder, reranker=fake, rerank_depth=len(plain)).search("comet", k=3)
+    assert "March" in hits[0].sentence.text
+    assert plain[0].sentence.text != hits[0].sentence.text  # it really moved
+    assert hits[0].signals["rerank"] == 10.0 and "first_stage" in hits[0].signals
+    # each passage leads with its article's title; an untitled article's first 8 words stand in
+    topic = {a: m["title"] or " ".join(m["text"].split()[:8]) for a, m in index.articles.items()}
+    assert any(not m["title"] for m in index.articles.values())  # the fallback is exercised
+    expected = {pair_text(topic[x.article_id], x.text) for x in index.sentences}
+    assert fake.seen[0] and set(fake.seen[0]) <= expected
+
+
+def test_reranker_reads_only_depth_candidates(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    fake = _FavoursMarch()
+    first = Retriever(index, fake_embedder).search("comet", k=10)
+    march_rank = next(i for i, h in enumerate(first) if "March" in h.sentence.text)
+    assert march_rank > 0
+    hits = Retriever(index, fake_embedder, reranker=fake, rerank_depth=march_rank).search("comet", k=10)
+    assert len(fake.seen[0]) == march_rank
+    assert [h.sentence.text for h in hits] != [] and "March" not in hits[0].sentence.text  # beyond depth: untouched
+
+
+def test_depth_zero_turns_the_reranker_off(tiny_index: Path, fake_embedder):
+    r = Retriever(load_index(tiny_index), fake_embedder, reranker=_FavoursMarch(), rerank_depth=0)
+    assert r.reranker is None
+
+
+def test_second_hop_puts_a_new_sentence_second_judged_against_the_question(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    plain = Retriever(index, fake_embedder).search("Who found the comet near Jupiter?", k=6)
+    hop = Retriever(index, fake_embedder, hop_depth=5).search("Who found the comet near Jupiter?", k=6)
+    assert hop[0].position == plain[0].position  # the best hit stays first
+    assert len(hop) == 6 and len({h.position for h in hop}) == 6
+    assert hop[1].signals.get("hop") == 2.0 and hop[1].position not in {plain[0].position, plain[1].position}
+    qvec = fake_embedder.encode(["Who found the comet near Jupiter?"])[0]
+    assert hop[1].signals["dense"] == pytest.approx(float(index.vectors[hop[1].position] @ qvec))
+    assert [h.score for h in hop] == sorted((h.score for h in hop), reverse=True)
+
+
+# --- answer types ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("When did the talks begin?", "date"),
+        ("In what year was it founded?", "date"),
+        ("How many people died?", "number"),
+        ("How much did the repairs cost?", "number"),
+        ("Who led the delegation?", "person"),
+        ("Why did the talks fail?", None),
+        ("What is the capital?", None),
+    ],
+)
+def test_wanted_kind(question: str, kind: str | None):
+    assert answer_type.wanted(question) == kind
+
+
+def test_person_spans_are_found_for_the_fusion_feature():
+    assert answer_type.spans("person", "The network was founded by Edward J. Noble.") == ["Edward J. Noble"]
+    assert answer_type.agrees("Who founded it?", "It was founded by Edward J. Noble.") == 1.0
+
+
+@pytest.mark.parametrize(
+    "question, sentence, expected",
+    [
+        ("When did ABC launch?", "ABC launched on October 12, 1943 as a radio network.", "October 12, 1943"),
+        ("How many people were killed?", "The quake killed 69,197 people in 2008.", "69,197"),  # the year is not a count
+        ("Who founded the network?", "The network was founded by Edward J. Noble.", None),  # names: too unreliable to show
+        ("How many people died?", "Figures put the dead at 69,197, including 68,636 in Sichuan.", None),  # two: no guess
+        ("When did it open in 1990?", "It opened in 1990.", None),  # the question already has it
+        ("Why did it close?", "It closed in 1990.", None),
+    ],
+)
+def test_short_answer_only_when_there_is_exactly_one(question: str, sentence: str, expected: str | None):
+    assert answer_type.short_answer(question, sentence) == expected
+
+
+# --- the shipped model -------------------------------------------------------------------
+
+
+def test_shipped_reranker_matches_its_checksum_and_says_where_it_came_from():
+    from qa.embed import sha256_file
+
+    card = json.loads((DEFAULT_FOLDER / "reranker.json").read_text(encoding="utf-8"))
+    assert sha256_file(DEFAULT_FOLDER / card["model"]) == card["sha256"]
+    assert "SQuAD v1.1 train" in card["data"] and "CC BY-SA 4.0" in card["data"]
+    assert (DEFAULT_FOLDER / card["model"]).stat().st_size < 40_000_000
+    assert set(card["fusion"]) <= set(FEATURES)
+
+
+@pytest.mark.model
+def test_shipped_reranker_puts_the_answering_sentence_first():
+    r = Reranker()
+    cases = [
+        (
+            "When did the museum reopen?",
+            ["The museum reopened on 4 May 2021 after two years of repairs.", "The museum was designed by a local architect.", "Repairs to the roof were paid for by a lottery grant."],
+        ),
+        (
+            "How many passengers were on board the ferry?",
+            ["The ferry left the harbour late in the evening.", "There were 312 passengers on board the ferry when it sank.", "The captain had twenty years of experience."],
+        ),
+        (
+            "Who chaired the committee?",
+            ["The committee met twice in June.", "The committee was chaired by Maria Lopez, a former judge.", "Its report was published in the autumn."],
+        ),
+    ]
+    for question, sentences in cases:
+        s = r.scores(question, [pair_text("News", t) for t in sentences])
+        assert s.shape == (3,) and np.isfinite(s).all()
+        gold = next(i for i, t in enumerate(sentences) if any(w in t for w in ("4 May", "312", "Maria")))
+        assert int(s.argmax()) == gold, (question, s)
+
+
+@pytest.fixture
+def shipped_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "reranker"
+    shutil.copytree(DEFAULT_FOLDER, folder)
+    return folder
+
+
+def test_a_changed_byte_in_the_weights_is_refused(shipped_copy: Path):
+    model = shipped_copy / "model.onnx"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(RerankerProblem, match="sha256"):
+        Reranker(shipped_copy)
+
+
+def test_missing_or_damaged_card_says_how_to_restore(shipped_copy: Path):
+    card = shipped_copy / "reranker.json"
+    card.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RerankerProblem, match="damaged"):
+        Reranker(shipped_copy)
+    card.unlink()
+    with pytest.raises(RerankerProblem, match="not found.*git checkout"):
+        Reranker(shipped_copy)
+
+
+def test_unknown_fusion_feature_is_refused(shipped_copy: Path):
+    card_path = shipped_copy / "reranker.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["fusion"] = {"telepathy": 1.0}
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(RerankerProblem, match="fusion"):
+        Reranker(shipped_copy)
+
+
+def test_ask_with_a_broken_reranker_is_one_line(shipped_copy: Path, monkeypatch, capsys, tmp_path: Path):
+    (shipped_copy / "model.onnx").write_bytes(b"truncated")
+    monkeypatch.setenv("QA_RERANKER_DIR", str(shipped_copy))
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "no-index"))
+    code = main(["ask", "anything?"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1 and "sha256" in err and "git checkout" in err
+
+
+# --- qa train ------------------------------------------------------------------------------
+
+
+def _tiny_training_data(folder: Path) -> Path:
+    """Three short articles and a handful of questions in the SQuAD-train layout."""
+    folder.mkdir()
+    texts = {
+        "Harbour": ["The harbour opened in 1901. It was built by the city council. Ferries leave every hour.", "A storm damaged the pier in 1987. Repairs took two years."],
+        "Museum": ["The museum holds 4,000 paintings. Its director is Ana Ruiz. Entry is free on Sundays.", "The museum was founded in 1923. A new wing opened in 2010."],
+        "Bridge": ["The bridge is 2 km long. It carries six lanes of traffic. Tolls were abolished in 2001."],
+    }
+    asks = [
+        ("When did the harbour open?", "1901"), ("Who built the harbour?", "the city council"),
+        ("When was the pier damaged?", "1987"), ("How many paintings does the museum hold?", "4,000"),
+        ("Who is the museum's director?", "Ana Ruiz"), ("When was the museum founded?", "1923"),
+        ("How long is the bridge?", "2 km"), ("When were tolls abolished?", "2001"),
+    ]
+    paragraphs, questions, pid = [], [], 0
+    for title, paras in texts.items():
+        for ctx in paras:
+            paragraphs.append({"pid": pid, "title": title, "context": ctx, "sentences": []})
+            for q, a in asks:
+                if a in ctx:
+                    questions.append({"qid": len(questions), "pid": pid, "question": q, "answers": [a], "answer_start": ctx.index(a), "pos_sent": 0})
+            pid += 1
+    (folder / "paragraphs.jsonl").write_text("\n".join(json.dumps(p) for p in paragraphs) + "\n", encoding="utf-8")
+    (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.model
+def test_train_command_end_to_end_on_a_tiny_dataset(tmp_path: Path, capsys):
+    data = _tiny_training_data(tmp_path / "data")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(out), "--questions", "8", "--layers", "1"]) == 0
+    assert "reranker written to" in capsys.readouterr().out
+    card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
+    assert card["config"]["layers"] == 1 and card["stats"]["questions_seen"] == 8
+    r = Reranker(out)  # loads, and its checksum holds
+    s = r.scores("When did the harbour open?", ["Harbour: The harbour opened in 1901.", "Bridge: It carries six lanes."])
+    assert s.shape == (2,) and np.isfinite(s).all()
+    assert not list(tmp_path.glob(".reranker-*"))  # no half-written folder left behind
+
+
+def test_train_without_data_is_one_line(tmp_path: Path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "training data not found" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_with_malformed_rows_is_one_line(tmp_path: Path, capsys):
+    data = _tiny_training_data(tmp_path / "data")
+    (data / "questions.jsonl").write_text('{"qid": 1}\n', encoding="utf-8")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 2
+    assert "row 1 lacks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"]])
+def test_train_rejects_bad_flags(flag: list[str], capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", *flag])
+    assert exc.value.code == 2 and "error" in capsys.readouterr().err
+
+
+# --- citations after reranking ------------------------------------------------------------
+
+
+def _hit(position: int, text: str, first_stage: float | None, dense: float = 0.5, bm25: float = 1.0):
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    signals = {"dense": dense, "bm25": bm25}
+    if first_stage is not None:
+        signals["first_stage"] = first_stage
+    return Hit(Sentence("a", position, 0, 0, len(text), text), 0.0, position, signals)
+
+
+def test_first_stage_choice_is_quoted_second_when_the_reranker_overruled_it():
+    from qa.answer import select
+    from qa.settings import Settings
+
+    overruled = [_hit(1, "Talks in Riyadh offer a stage.", 1.1, dense=0.6), _hit(2, "Lavrov and Rubio attended the talks.", 1.3, dense=0.3, bm25=0.1)]
+    chosen = select(overruled, Settings())
+    assert [h.position for h in chosen] == [1, 2]  # far below on cosine and BM25, still quoted
+    agreed = [_hit(2, "Lavrov and Rubio attended the talks.", 1.3), _hit(1, "Talks in Riyadh offer a stage.", 1.1, dense=0.1, bm25=0.1)]
+    assert [h.position for h in select(agreed, Settings())] == [2]  # no disagreement, no extra
+    no_reranker = [_hit(1, "x y z", None), _hit(2, "p q r", None, dense=0.1, bm25=0.1)]
+    assert [h.position for h in select(no_reranker, Settings())] == [1]
+    assert [h.position for h in select(overruled, Settings(max_citations=1))] == [1]
