@@ -38,7 +38,7 @@ from qa.articles import ReadReport  # noqa: E402
 from qa.benchmarks import load, machine_description  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
 from qa.index import build_index, load_index  # noqa: E402
-from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text  # noqa: E402
+from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text, zscore  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -89,11 +89,9 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
 
 def sub(feats: dict, d: int) -> dict:
     """Features of the first d candidates, with the standardised ones recomputed over them."""
-    from qa.rerank import _z
-
     out = {k: v[:d] for k, v in feats.items()}
     for k in ("first_stage", "bm25", "dense", "bm25_context", "dense_context"):
-        out[k] = _z(feats[k + "_raw"][:d]) if k + "_raw" in feats else out[k]
+        out[k] = zscore(feats[k + "_raw"][:d]) if k + "_raw" in feats else out[k]
     return out
 
 
@@ -222,7 +220,7 @@ def main() -> int:
     rows = collect(args.data, args.index, args.limit, settings)
     prepare(rows)
     depth = settings.rerank_depth
-    all_feats = [k for k in FEATURES]
+    all_feats = list(FEATURES)
     results: dict[str, dict] = {}
     results["first stage alone (hybrid + context)"] = metrics(ranks(rows, None, depth))
     results["cross-encoder alone"] = metrics(ranks(rows, {"rerank": 1.0}, depth))

@@ -19,14 +19,14 @@ Measurements and the training recipe: docs/reranker.md.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import ModelProblem
+from qa.settings import Settings
 
-DEFAULT_FOLDER = Path(__file__).parent / "models" / "reranker"
+DEFAULT_FOLDER = Settings.reranker_dir  # one place says where the shipped model lies
 
 
 def pair_text(title: str, sentence: str) -> str:
@@ -41,7 +41,8 @@ class RerankerProblem(ModelProblem):
 FEATURES = ("rerank", "first_stage", "bm25", "dense", "bm25_context", "dense_context", "answer_type")
 
 
-def _z(values: np.ndarray) -> np.ndarray:
+def zscore(values: np.ndarray) -> np.ndarray:
+    """Standardised values (mean 0, sd 1); all zeros when they are all equal."""
     values = np.asarray(values, dtype=np.float64)
     std = values.std()
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
@@ -56,9 +57,9 @@ def features(question: str, first_stage: np.ndarray, signals: list[dict], texts:
     """
     from qa.answer_type import agrees
 
-    out = {"rerank": np.asarray(logits, dtype=np.float64), "first_stage": _z(first_stage)}
+    out = {"rerank": np.asarray(logits, dtype=np.float64), "first_stage": zscore(first_stage)}
     for name in ("bm25", "dense", "bm25_context", "dense_context"):
-        out[name] = _z(np.array([s.get(name, 0.0) for s in signals]))
+        out[name] = zscore(np.array([s.get(name, 0.0) for s in signals]))
     out["answer_type"] = np.array([agrees(question, t) for t in texts])
     return out
 

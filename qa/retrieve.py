@@ -22,7 +22,8 @@ import numpy as np
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.index import Index
-from qa.rerank import Reranker, features, fuse, pair_text
+from qa.rerank import Reranker, features, fuse, pair_text, zscore
+from qa.settings import Settings
 from qa.sentences import Sentence
 
 RETRIEVERS = ("hybrid", "bm25", "dense")
@@ -70,11 +71,6 @@ def _topic(article: dict) -> str:
     return article.get("title") or " ".join(article.get("text", "").split()[:8])
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
-    std = values.std()
-    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
-
-
 class Retriever:
     """Ranks the sentences of one loaded index for a question."""
 
@@ -86,7 +82,7 @@ class Retriever:
         candidates: int = 100,
         weights: FusionWeights = FusionWeights(),
         reranker: Reranker | None = None,
-        rerank_depth: int = 30,
+        rerank_depth: int = Settings.rerank_depth,
         hop_depth: int = 0,
     ) -> None:
         if mode not in RETRIEVERS:
@@ -242,7 +238,7 @@ class Retriever:
         de = np.array([cos[i] for i in cand.tolist()])
         bm_ctx = np.array([around(bm25_all, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
         de_ctx = np.array([around(cos, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
-        norm = _rrf if w.method == "rrf" else _zscore
+        norm = _rrf if w.method == "rrf" else zscore
         fused = (
             w.bm25 * norm(bm)
             + w.dense * norm(de)
