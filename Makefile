@@ -49,7 +49,7 @@ eval-reports: build
 	$(BIN)/qa eval --report eval/reports/seed.md
 	$(BIN)/qa eval --benchmark squad --data $(SQUAD) --compare --report eval/reports/squad.md
 	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
-	$(BIN)/python -m qa.report --readme README.md eval/reports/seed.md eval/reports/squad.md eval/reports/hotpot.md
+	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/squad.md eval/reports/hotpot.md
 
 # Retrains the shipped reranker (qa/models/reranker) from SQuAD v1.1 train: about 40 min on
 # 2 CPU cores. Then rerun eval-reports; docs/reranker.md says what to check.

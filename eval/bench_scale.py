@@ -30,10 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.articles import ReadReport, make_article  # noqa: E402
-from qa.report import emit_benchmark  # noqa: E402
-from qa.benchmarks import machine_description  # noqa: E402
+from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
-from qa.evaluate import percentile  # noqa: E402
+from qa.metrics import percentile  # noqa: E402
 from qa.index import EXACT_UP_TO, build_index, faiss_index_for, load_index  # noqa: E402
 from qa.sentences import Sentence  # noqa: E402
 

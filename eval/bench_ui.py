@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from qa.report import emit_benchmark  # noqa: E402
-from qa.benchmarks import machine_description  # noqa: E402
-from qa.evaluate import load_questions, percentile  # noqa: E402
+from qa.evaluation.questions import load_questions  # noqa: E402
+from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
+from qa.metrics import percentile  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from ui.app import build_app  # noqa: E402

@@ -35,9 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.answer import evidence_strength  # noqa: E402
 from qa.articles import ReadReport  # noqa: E402
-from qa.benchmarks import load, machine_description  # noqa: E402
+from qa.evaluation.benchmarks import load  # noqa: E402
+from qa.evaluation.reports import machine_description  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
 from qa.index import build_index, load_index  # noqa: E402
+from qa.metrics import mrr, recall_at, roc_auc  # noqa: E402
 from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text, zscore  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -122,14 +124,10 @@ def ranks(rows: list[dict], weights: dict | None, depth: int) -> np.ndarray:
 
 
 def metrics(rk: np.ndarray) -> dict:
-    found = rk > 0
-    return {
-        "recall@1": float(np.mean(found & (rk <= 1))),
-        "recall@3": float(np.mean(found & (rk <= 3))),
-        "recall@5": float(np.mean(found & (rk <= 5))),
-        "recall@10": float(np.mean(found & (rk <= 10))),
-        "mrr@10": float(np.mean(np.where(found & (rk <= 10), 1.0 / np.maximum(rk, 1), 0.0))),
-    }
+    ranks = [int(r) if r > 0 else None for r in rk]
+    out = {f"recall@{k}": recall_at(ranks, k) for k in (1, 3, 5, 10)}
+    out["mrr@10"] = mrr(ranks, 10)
+    return out
 
 
 def fit_logit(rows: list[dict], names: list[str], depth: int, l2: float = 0.01) -> dict:
@@ -183,14 +181,6 @@ def cross_validate(rows: list[dict], fit, depth: int) -> tuple[dict, list]:
     return metrics(rk), chosen
 
 
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    scores = np.concatenate([pos, neg])
-    order = scores.argsort(kind="stable")
-    r = np.empty(len(scores))
-    r[order] = np.arange(1, len(scores) + 1)
-    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def strengths(rows: list[dict], weights: dict, depth: int, rerank_weight: float, coverage_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Evidence strength of the answerable and the article-removed version of each question."""
     from qa.retrieve import Hit
@@ -239,7 +229,7 @@ def main() -> int:
     abst = {}
     for rw in (0.0, 0.005, 0.01, 0.02, 0.03, 0.05):
         pos, neg = strengths(rows, chosen, depth, rw, settings.coverage_weight)
-        abst[rw] = {"roc_auc": auc(pos, neg), "pos": pos, "neg": neg}
+        abst[rw] = {"roc_auc": roc_auc(pos, neg), "pos": pos, "neg": neg}
     out = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine_description(),

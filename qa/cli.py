@@ -172,9 +172,75 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluate import run_eval_command
+    """`qa eval`: a question set (default: the project's own) or a public benchmark."""
+    settings = _settings(args)
+    if args.benchmark:
+        return _eval_benchmark(args, settings)
+    if args.data or args.compare:
+        raise QAError("--data and --compare go with --benchmark squad|hotpot")
+    from qa.evaluation.question_set import run_question_set
+    from qa.evaluation.questions import DEFAULT_QUESTIONS, load_questions
+    from qa.evaluation.reports import format_summary, write_question_set_report
+    from qa.service import Assistant
 
-    return run_eval_command(args, _settings(args))
+    path = args.questions or DEFAULT_QUESTIONS
+    questions = load_questions(path)
+    if args.limit:
+        questions = questions[: args.limit]
+    assistant = Assistant(settings)
+    assistant.warm_up()
+    result = run_question_set(questions, lambda q, h: assistant.ask(q, history=h), progress=not args.json)
+    result["settings"] = {"questions": str(path), "index": str(settings.index_dir), "index_version": assistant.index.version}
+    if args.report:
+        write_question_set_report(args.report, result)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(format_summary(result["summary"]))
+        if args.report:
+            print(f"report written to {args.report}")
+    return 0
+
+
+def _eval_benchmark(args: argparse.Namespace, settings) -> int:
+    """`qa eval --benchmark NAME --data FILE [--compare] [--report PATH] [--json]`."""
+    import time
+
+    from qa.embed import MiniLMEmbedder
+    from qa.evaluation.benchmarks import load
+    from qa.evaluation.reports import format_table, machine_description, write_benchmark_report
+    from qa.evaluation.runners import METHODS, run_benchmark
+
+    if args.questions:
+        raise QAError("--questions and --benchmark are two different runs; pass one of them")
+    if not args.data:
+        raise QAError(f"--benchmark {args.benchmark} needs --data FILE (the benchmark's JSON file)")
+    bench = load(args.benchmark, args.data)
+    index_dir = args.index or Path("indexes") / f"bench-{args.benchmark}"
+    methods = METHODS if args.compare else ("qa",)
+    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+    started = time.time()
+    result = run_benchmark(bench, index_dir, embedder, settings, methods=methods, limit=args.limit, progress=not args.json)
+    result["data"] = str(args.data)
+    result["seconds"] = round(time.time() - started, 1)
+    result["machine"] = machine_description()
+    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result["settings"] = {k: str(v) for k, v in vars(settings).items()}
+    if args.report:
+        write_benchmark_report(args.report, result)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{bench.name}: {result['n_questions']} questions over {result['n_sentences']} sentences "
+          f"({result['n_articles']} articles); {result['machine']}")
+    print(format_table(result))
+    if "abstention" in result:
+        a = result["abstention"]
+        print(f"abstention (article removed): ROC-AUC {a['roc_auc']:.3f}; at threshold {a['threshold']}: "
+              f"balanced accuracy {a['balanced_accuracy_at_threshold']:.3f}; best {a['best_threshold']} -> {a['balanced_accuracy_at_best']:.3f}")
+    if args.report:
+        print(f"report written to {args.report}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

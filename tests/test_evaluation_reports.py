@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QAError
-from qa.report import update_readme, write_benchmark_report
+from qa.evaluation.reports import update_readme, write_benchmark_report
 
 
 def _result() -> dict:
@@ -55,7 +55,7 @@ def test_report_without_table_is_an_error(tmp_path: Path):
 
 
 def test_benchmark_table_is_printed_and_written(tmp_path: Path, capsys):
-    from qa.report import emit_benchmark
+    from qa.evaluation.reports import emit_benchmark
 
     report = tmp_path / "r" / "bench.md"
     emit_benchmark(["| a | b |", "|---|---|", "| 1 | 2 |"], report, "Speed", "eval/bench_x.py", note="Synthetic part labelled.")

@@ -1,4 +1,4 @@
-"""Question sets -> scores, implementing ../shared/eval-format.md (docs/evaluation.md says how).
+"""The question-set file format of ../shared/eval-format.md and its per-question scoring rules.
 
 Normalisation is SQuAD's official one (lower-case, drop punctuation, drop a/an/the, collapse
 white space), with typographic quotes and apostrophes counted as punctuation. Two readings
@@ -13,26 +13,14 @@ of the rules that a reader of the format might ask about:
 from __future__ import annotations
 
 import json
-import re
-import string
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from qa.errors import QAError
+from qa.metrics import normalize
 
 DEFAULT_QUESTIONS = Path("eval/questions/seed.jsonl")
-_PUNCT = set(string.punctuation) | set("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033\u00ab\u00bb\u2039\u203a")
-_ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
 MIN_BOUNDARY_OVERLAP_WORDS = 4
-
-
-def normalize(text: str) -> str:
-    """SQuAD normalisation, typographic quotes included in the punctuation."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
-    text = _ARTICLES_RE.sub(" ", text)
-    return " ".join(text.split())
 
 
 def contains(haystack: str, needle: str) -> bool:
@@ -174,131 +162,3 @@ def score(q: EvalQuestion, reply: str, abstained: bool, cited: list[str]) -> dic
         "citation_recall": recall,
         "abstention_correct": (abstained if not q.answerable else None),
     }
-
-
-def _mean(values: Iterable[float | bool | None]) -> tuple[float | None, int]:
-    vals = [float(v) for v in values if v is not None]
-    return (sum(vals) / len(vals) if vals else None), len(vals)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100); 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[int(rank) - 1]
-
-
-def summarize(rows: list[Scored]) -> dict:
-    answerable = [r for r in rows if r.answerable]
-    unanswerable = [r for r in rows if not r.answerable]
-    acc, _ = _mean(r.answer_correct for r in answerable)
-    prec, n_prec = _mean(r.citation_precision for r in rows)
-    rec, n_rec = _mean(r.citation_recall for r in rows)
-    abst, _ = _mean(r.abstention_correct for r in unanswerable)
-    false_abst, _ = _mean(r.abstained for r in answerable)
-    latencies = [r.latency_ms for r in rows]
-    return {
-        "answer_accuracy": acc,
-        "citation_precision": prec,
-        "citation_recall": rec,
-        "abstention_accuracy": abst,
-        "false_abstention_rate": false_abst,
-        "mean_citations": (sum(len(r.cited) for r in rows) / len(rows)) if rows else None,
-        "latency_p50_ms": round(percentile(latencies, 50), 2),
-        "latency_p95_ms": round(percentile(latencies, 95), 2),
-        "n_questions": len(rows),
-        "n_answerable": len(answerable),
-        "n_unanswerable": len(unanswerable),
-        "n_with_citations": n_prec,
-        "n_with_evidence": n_rec,
-    }
-
-
-Ask = Callable[[str, list[str]], object]  # (question, history) -> qa.answer.Answer
-
-
-def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = True) -> dict:
-    """Asks every question in one warm process and scores the replies.
-
-    Args:
-        questions: the parsed question set.
-        ask: answers one question; typically `Assistant.ask`.
-        progress: show a progress bar on stderr.
-    Returns:
-        {"summary": {...}, "questions": [...]} as `qa eval --json` prints it.
-    """
-    from tqdm import tqdm
-
-    rows: list[Scored] = []
-    for q in tqdm(questions, desc="questions", unit="q", disable=not progress, leave=False):
-        t0 = time.perf_counter()
-        ans = ask(q.question, list(q.history))
-        latency = (time.perf_counter() - t0) * 1000
-        cited = [c.text for c in ans.citations]
-        s = score(q, ans.text, ans.abstained, cited)
-        rows.append(
-            Scored(
-                id=q.id,
-                question=q.question,
-                history=list(q.history),
-                answerable=q.answerable,
-                reply=ans.text,
-                abstained=ans.abstained,
-                cited=cited,
-                cited_ids=[f"{c.article_id}#{c.sentence_index}" for c in ans.citations],
-                latency_ms=round(latency, 2),
-                **s,
-            )
-        )
-    return {"summary": summarize(rows), "questions": [asdict(r) for r in rows]}
-
-
-def format_summary(summary: dict) -> str:
-    def pct(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
-
-    return "\n".join(
-        [
-            f"questions           {summary['n_questions']} ({summary['n_answerable']} answerable, {summary['n_unanswerable']} unanswerable)",
-            f"answer accuracy     {pct(summary['answer_accuracy'])}",
-            f"citation precision  {pct(summary['citation_precision'])}  (over {summary['n_with_citations']} replies with citations)",
-            f"citation recall     {pct(summary['citation_recall'])}  (over {summary['n_with_evidence']} questions with evidence)",
-            f"abstention accuracy {pct(summary['abstention_accuracy'])}  (unanswerable)",
-            f"false abstentions   {pct(summary['false_abstention_rate'])}  (answerable)",
-            f"mean citations      {pct(summary['mean_citations'])}",
-            f"latency             p50 {summary['latency_p50_ms']:.1f} ms, p95 {summary['latency_p95_ms']:.1f} ms",
-        ]
-    )
-
-
-def run_eval_command(args, settings) -> int:
-    """`qa eval`: a question set (default: the project's own) or a public benchmark."""
-    if args.benchmark:
-        from qa.benchmarks import run_benchmark_command
-
-        return run_benchmark_command(args, settings)
-    if args.data or args.compare:
-        raise QAError("--data and --compare go with --benchmark squad|hotpot")
-    path = args.questions or DEFAULT_QUESTIONS
-    questions = load_questions(path)
-    if args.limit:
-        questions = questions[: args.limit]
-    from qa.service import Assistant
-
-    assistant = Assistant(settings)
-    assistant.warm_up()
-    result = run_question_set(questions, lambda q, h: assistant.ask(q, history=h), progress=not args.json)
-    result["settings"] = {"questions": str(path), "index": str(settings.index_dir), "index_version": assistant.index.version}
-    if args.report:
-        from qa.report import write_question_set_report
-
-        write_question_set_report(args.report, result)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=1))
-    else:
-        print(format_summary(result["summary"]))
-        if args.report:
-            print(f"report written to {args.report}")
-    return 0

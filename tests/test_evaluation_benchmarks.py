@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.benchmarks import abstention_check, format_table, load, run_benchmark
+from qa.evaluation.benchmarks import load
+from qa.evaluation.reports import format_table
+from qa.evaluation.runners import abstention_check, run_benchmark
 from qa.errors import QAError
 from qa.settings import Settings
 

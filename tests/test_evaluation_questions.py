@@ -9,16 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from qa.errors import QAError
-from qa.evaluate import (
-    EvalQuestion,
-    contains,
-    load_questions,
-    normalize,
-    overlaps,
-    percentile,
-    run_question_set,
-    score,
-)
+from qa.evaluation.question_set import run_question_set
+from qa.evaluation.questions import EvalQuestion, contains, load_questions, overlaps, score
+from qa.metrics import normalize
 
 
 def test_normalize_like_squad_with_typographic_quotes():
@@ -82,13 +75,6 @@ def test_citation_precision_and_recall():
     s = score(question, cited[0], False, cited[:1])
     assert s["citation_recall"] == 0.5 and s["citation_precision"] == 1.0
     assert score(question, "x", False, [])["citation_precision"] is None  # no citations: not counted
-
-
-def test_percentile_nearest_rank():
-    assert percentile([5.0], 95) == 5.0
-    assert percentile(list(map(float, range(1, 101))), 50) == 50.0
-    assert percentile(list(map(float, range(1, 101))), 95) == 95.0
-    assert percentile([], 50) == 0.0
 
 
 def _write(tmp_path: Path, lines: list[str]) -> Path:

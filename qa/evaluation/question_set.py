@@ -1,0 +1,84 @@
+"""A question set asked in one warm process: every reply scored, then summarised.
+
+Returns data only (`{"summary": ..., "questions": [...]}`); qa.evaluation.reports renders it
+and the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Callable, Iterable
+
+from qa.evaluation.questions import EvalQuestion, Scored, score
+from qa.metrics import percentile
+
+
+def _mean(values: Iterable[float | bool | None]) -> tuple[float | None, int]:
+    vals = [float(v) for v in values if v is not None]
+    return (sum(vals) / len(vals) if vals else None), len(vals)
+
+
+def summarize(rows: list[Scored]) -> dict:
+    answerable = [r for r in rows if r.answerable]
+    unanswerable = [r for r in rows if not r.answerable]
+    acc, _ = _mean(r.answer_correct for r in answerable)
+    prec, n_prec = _mean(r.citation_precision for r in rows)
+    rec, n_rec = _mean(r.citation_recall for r in rows)
+    abst, _ = _mean(r.abstention_correct for r in unanswerable)
+    false_abst, _ = _mean(r.abstained for r in answerable)
+    latencies = [r.latency_ms for r in rows]
+    return {
+        "answer_accuracy": acc,
+        "citation_precision": prec,
+        "citation_recall": rec,
+        "abstention_accuracy": abst,
+        "false_abstention_rate": false_abst,
+        "mean_citations": (sum(len(r.cited) for r in rows) / len(rows)) if rows else None,
+        "latency_p50_ms": round(percentile(latencies, 50), 2),
+        "latency_p95_ms": round(percentile(latencies, 95), 2),
+        "n_questions": len(rows),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "n_with_citations": n_prec,
+        "n_with_evidence": n_rec,
+    }
+
+
+Ask = Callable[[str, list[str]], object]  # (question, history) -> qa.answer.Answer
+
+
+def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = True) -> dict:
+    """Asks every question in one warm process and scores the replies.
+
+    Args:
+        questions: the parsed question set.
+        ask: answers one question; typically `Assistant.ask`.
+        progress: show a progress bar on stderr.
+    Returns:
+        {"summary": {...}, "questions": [...]} as `qa eval --json` prints it.
+    """
+    from tqdm import tqdm
+
+    rows: list[Scored] = []
+    for q in tqdm(questions, desc="questions", unit="q", disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        ans = ask(q.question, list(q.history))
+        latency = (time.perf_counter() - t0) * 1000
+        cited = [c.text for c in ans.citations]
+        s = score(q, ans.text, ans.abstained, cited)
+        rows.append(
+            Scored(
+                id=q.id,
+                question=q.question,
+                history=list(q.history),
+                answerable=q.answerable,
+                reply=ans.text,
+                abstained=ans.abstained,
+                cited=cited,
+                cited_ids=[f"{c.article_id}#{c.sentence_index}" for c in ans.citations],
+                latency_ms=round(latency, 2),
+                **s,
+            )
+        )
+    return {"summary": summarize(rows), "questions": [asdict(r) for r in rows]}
