@@ -51,10 +51,11 @@ eval-reports: build
 	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
 	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/squad.md eval/reports/hotpot.md
 
-# Retrains the shipped reranker (qa/models/reranker) from SQuAD v1.1 train: about 40 min on
-# 2 CPU cores. Then rerun eval-reports; docs/reranker.md says what to check.
+# Trains the reader (reranker + answer + span heads) on SQuAD v1.1 train, continuing the run in
+# checkpoints/reader when there is one: stop it at any time (Ctrl-C saves), run it again to go
+# on. `qa train --export-only` then writes qa/models/reranker. docs/reranker.md.
 train-reranker: setup
-	$(BIN)/qa train
+	if [ -f checkpoints/reader/state.json ]; then $(BIN)/qa train --resume; else $(BIN)/qa train; fi
 
 bench: build
 	$(BIN)/python eval/bench_ask.py --report eval/reports/bench-ask.md

@@ -59,13 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     s.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed to bind beyond loopback safely)")
 
-    t = sub.add_parser("train", help="train the answer-sentence reranker (SQuAD v1.1 train; see docs/reranker.md)")
+    t = sub.add_parser("train", help="train the reader (reranker + answer + span heads) on SQuAD v1.1 train; resumable (docs/reranker.md)")
     t.add_argument("--data", type=Path, metavar="DIR", help="folder with paragraphs.jsonl and questions.jsonl (default: ../shared/data/squad-v1.1-train)")
-    t.add_argument("--out", type=Path, metavar="DIR", help="where to write model.onnx and reranker.json (default: qa/models/reranker)")
-    t.add_argument("--questions", type=_positive, metavar="N", help="training questions to use (default: 10000)")
-    t.add_argument("--layers", type=int, choices=range(1, 7), metavar="1-6", help="MiniLM layers to keep (default: 3)")
-    t.add_argument("--minutes", type=float, metavar="M", help="stop training after M minutes (default: no limit)")
+    t.add_argument("--checkpoint", type=Path, metavar="DIR", help="the run's checkpoint folder (default: checkpoints/reader)")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint")
+    t.add_argument("--minutes", type=float, metavar="M", help="stop (and save the checkpoint) after M minutes (default: no limit)")
+    t.add_argument("--threads", type=_positive, metavar="N", help="CPU threads (default: 2)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train (default: auto, a GPU when there is one)")
+    t.add_argument("--questions", type=_positive, metavar="N", help="train on the first N items only (smoke runs; default: all)")
+    t.add_argument("--layers", type=int, choices=range(1, 7), metavar="1-6", help="MiniLM layers to keep (default: 6)")
     t.add_argument("--seed", type=int, help="random seed (default: 13)")
+    t.add_argument("--out", type=Path, metavar="DIR", help="where to export model.onnx and reranker.json (default: qa/models/reranker)")
+    t.add_argument("--exit", type=int, choices=range(1, 7), metavar="L", dest="export_exit", help="which exit to export: 3 or 6 (default: the deepest)")
+    how = t.add_mutually_exclusive_group()
+    how.add_argument("--export", action="store_true", help="export the model when this session stops, even if the run is not finished")
+    how.add_argument("--export-only", action="store_true", help="export the checkpoint's model without training")
     return parser
 
 
@@ -252,12 +260,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from qa.train import TrainConfig, train
+    from qa.training.loop import TrainConfig, Trainer
 
-    given = {"data": args.data, "out": args.out, "questions": args.questions, "layers": args.layers, "minutes": args.minutes, "seed": args.seed}
+    given = {
+        "data": args.data, "checkpoint": args.checkpoint, "out": args.out, "questions": args.questions, "layers": args.layers,
+        "minutes": args.minutes, "seed": args.seed, "threads": args.threads, "device": args.device, "export_exit": args.export_exit,
+    }
     config = replace(TrainConfig(), **{k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None})
-    card = train(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(f"reranker written to {config.out}/{card['model']} (sha256 {card['sha256'][:12]}…, {card['stats']['questions_seen']} questions)")
+    trainer = Trainer(config, resume=args.resume or args.export_only, log=lambda line: print(line, file=sys.stderr, flush=True))
+    done = False if args.export_only else trainer.run()
+    st = trainer.state
+    if done or args.export or args.export_only:
+        card = trainer.export()
+        print(f"reader written to {trainer.config.out}/{card['model']} (sha256 {card['sha256'][:12]}…, exit {card['layers']}, "
+              f"{st['questions_seen']} questions seen)")
+    else:
+        print(f"checkpoint saved in {trainer.config.checkpoint}: step {st['step']}/{trainer.total_steps}, {st['questions_seen']} questions seen; "
+              "continue with `qa train --resume`")
     return 0
 
 

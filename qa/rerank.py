@@ -19,6 +19,7 @@ Measurements and the training recipe: docs/reranker.md.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -122,29 +123,76 @@ class Reranker:
             raise RerankerProblem(f"{card_path}: 'fusion' must map feature names ({', '.join(FEATURES)}) to numbers")
         self.weights = {k: float(v) for k, v in weights.items()}
         self.fingerprint = expected
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    @property
+    def reads_answers(self) -> bool:
+        """True for a reader (card format 2): it also gives answer probabilities and spans."""
+        return "answer" in self.outputs
 
     def scores(self, question: str, passages: list[str], batch: int = 8) -> np.ndarray:
-        """One logit per passage (a title-prefixed sentence, see `pair_text`).
+        """One rank logit per passage (a title-prefixed sentence, see `pair_text`)."""
+        return self.read(question, passages, batch).logits
+
+    def read(self, question: str, passages: list[str], batch: int = 8) -> "Reading":
+        """Rank logits, and for a reader also answer probabilities and the best answer span
+        of each passage (character offsets into the passage).
 
         Pairs are sorted by length and run in batches of `batch`, each padded only to its own
         longest pair: news sentences run from 10 to 90 tokens, and padding all 30 to the
         longest cost twice the time.
         """
-        if not passages:
-            return np.zeros(0)
-        enc = self.tokenizer([question] * len(passages), passages, truncation="longest_first", max_length=self.max_length)
+        n = len(passages)
+        if not n:
+            return Reading(np.zeros(0), None, [])
+        enc = self.tokenizer([question] * n, passages, truncation="longest_first", max_length=self.max_length, return_offsets_mapping=True)
         ids, types = enc["input_ids"], enc["token_type_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros(len(ids))
-        for start in range(0, len(order), batch):
+        order = sorted(range(n), key=lambda i: len(ids[i]))
+        logits = np.zeros(n)
+        answer = np.zeros(n) if self.reads_answers else None
+        spans: list[tuple[int, int, float] | None] = [None] * n
+        for start in range(0, n, batch):
             rows = order[start : start + batch]
             width = max(len(ids[i]) for i in rows)
             input_ids = np.zeros((len(rows), width), dtype=np.int64)
             token_types = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
-                n = len(ids[i])
-                input_ids[r, :n], token_types[r, :n], mask[r, :n] = ids[i], types[i], 1
+                k = len(ids[i])
+                input_ids[r, :k], token_types[r, :k], mask[r, :k] = ids[i], types[i], 1
             feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": token_types}
-            out[rows] = self.session.run(None, feed)[0].reshape(-1)
-        return out
+            out = dict(zip(self.outputs, self.session.run(None, feed)))
+            logits[rows] = out["logits"].reshape(-1)
+            if answer is not None:
+                answer[rows] = 1.0 / (1.0 + np.exp(-out["answer"].reshape(-1)))
+                for r, i in enumerate(rows):
+                    k = len(ids[i])
+                    a, b, p = best_span(out["start"][r, :k], out["end"][r, :k])
+                    offsets = enc["offset_mapping"][i]
+                    spans[i] = (int(offsets[a][0]), int(offsets[b][1]), p)
+        return Reading(logits, answer, spans)
+
+
+MAX_SPAN_TOKENS = 30
+
+
+def best_span(start: np.ndarray, end: np.ndarray, max_tokens: int = MAX_SPAN_TOKENS) -> tuple[int, int, float]:
+    """(i, j, probability) of the best span i <= j < i + max_tokens under softmaxed start/end logits."""
+    ps = np.exp(start - start.max())
+    ps /= ps.sum()
+    pe = np.exp(end - end.max())
+    pe /= pe.sum()
+    joint = np.outer(ps, pe)
+    joint = np.triu(joint) - np.triu(joint, k=max_tokens)
+    i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
+    return int(i), int(j), float(joint[i, j])
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model read in each passage: rank logits; for a reader also the probability
+    that it answers the question and its best answer span (start, end, probability)."""
+
+    logits: np.ndarray
+    answer: np.ndarray | None
+    spans: list[tuple[int, int, float] | None]

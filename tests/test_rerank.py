@@ -1,5 +1,5 @@
 """The reranker: fusion features on hand-made cases, the retriever's use of it, the shipped
-model's checksum and offline load, and `qa train` end to end on a tiny dataset."""
+model's checksum and offline load (training: tests/test_training.py)."""
 
 from __future__ import annotations
 
@@ -232,71 +232,6 @@ def test_ask_with_a_broken_reranker_is_one_line(shipped_copy: Path, monkeypatch,
     code = main(["ask", "anything?"])
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and "sha256" in err and "git checkout" in err
-
-
-# --- qa train ------------------------------------------------------------------------------
-
-
-def _tiny_training_data(folder: Path) -> Path:
-    """Three short articles and a handful of questions in the SQuAD-train layout."""
-    folder.mkdir()
-    texts = {
-        "Harbour": ["The harbour opened in 1901. It was built by the city council. Ferries leave every hour.", "A storm damaged the pier in 1987. Repairs took two years."],
-        "Museum": ["The museum holds 4,000 paintings. Its director is Ana Ruiz. Entry is free on Sundays.", "The museum was founded in 1923. A new wing opened in 2010."],
-        "Bridge": ["The bridge is 2 km long. It carries six lanes of traffic. Tolls were abolished in 2001."],
-    }
-    asks = [
-        ("When did the harbour open?", "1901"), ("Who built the harbour?", "the city council"),
-        ("When was the pier damaged?", "1987"), ("How many paintings does the museum hold?", "4,000"),
-        ("Who is the museum's director?", "Ana Ruiz"), ("When was the museum founded?", "1923"),
-        ("How long is the bridge?", "2 km"), ("When were tolls abolished?", "2001"),
-    ]
-    paragraphs, questions, pid = [], [], 0
-    for title, paras in texts.items():
-        for ctx in paras:
-            paragraphs.append({"pid": pid, "title": title, "context": ctx, "sentences": []})
-            for q, a in asks:
-                if a in ctx:
-                    questions.append({"qid": len(questions), "pid": pid, "question": q, "answers": [a], "answer_start": ctx.index(a), "pos_sent": 0})
-            pid += 1
-    (folder / "paragraphs.jsonl").write_text("\n".join(json.dumps(p) for p in paragraphs) + "\n", encoding="utf-8")
-    (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
-    return folder
-
-
-@pytest.mark.model
-def test_train_command_end_to_end_on_a_tiny_dataset(tmp_path: Path, capsys):
-    data = _tiny_training_data(tmp_path / "data")
-    out = tmp_path / "model"
-    assert main(["train", "--data", str(data), "--out", str(out), "--questions", "8", "--layers", "1"]) == 0
-    assert "reranker written to" in capsys.readouterr().out
-    card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
-    assert card["config"]["layers"] == 1 and card["stats"]["questions_seen"] == 8
-    r = Reranker(out)  # loads, and its checksum holds
-    s = r.scores("When did the harbour open?", ["Harbour: The harbour opened in 1901.", "Bridge: It carries six lanes."])
-    assert s.shape == (2,) and np.isfinite(s).all()
-    assert not list(tmp_path.glob(".reranker-*"))  # no half-written folder left behind
-
-
-def test_train_without_data_is_one_line(tmp_path: Path, capsys):
-    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 2
-    err = capsys.readouterr().err
-    assert "training data not found" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "m").exists()
-
-
-def test_train_with_malformed_rows_is_one_line(tmp_path: Path, capsys):
-    data = _tiny_training_data(tmp_path / "data")
-    (data / "questions.jsonl").write_text('{"qid": 1}\n', encoding="utf-8")
-    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 2
-    assert "row 1 lacks" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"]])
-def test_train_rejects_bad_flags(flag: list[str], capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["train", *flag])
-    assert exc.value.code == 2 and "error" in capsys.readouterr().err
 
 
 # --- citations after reranking ------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""Training groups: one per question, the same every time it is drawn.
+
+An answerable question gives a ranking group: its gold sentence first, then negatives in
+this order until the group is full: the first stage's best hits (mined, qa.training.squad),
+the gold sentence's neighbour in its paragraph (the sentence a reader most often confuses
+with the answer: "It was renamed …" after "In 1990, X …"), a sentence from another article
+of the same bucket, then more mined hits. A sentence that contains the answer text is never
+a negative. All sentences get an answer label (1 for the gold one) and the gold one a span.
+
+A perturbed question (qa.training.perturb) gives an answerability-only group: the gold
+sentence and the mined hits, all labelled 0, no ranking and no span loss.
+
+Each group's random choices come from an RNG seeded by (seed, question id, kind), so a
+resumed run draws exactly what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa.rerank import pair_text
+from qa.sentences import paragraph_around
+from qa.training.perturb import perturb, pools
+from qa.training.squad import Corpus, norm
+
+ANSWERABLE, PERTURBED = "answerable", "perturbed"
+
+
+@dataclass(frozen=True)
+class Group:
+    question: str
+    texts: tuple[str, ...]  # second segments ("title: sentence")
+    labels: tuple[float, ...]  # 1.0: this sentence answers the question
+    ranked: bool  # texts[0] is the positive of a listwise group
+    span: tuple[int, int] | None  # answer characters inside texts[0]
+
+
+def plan(corpus: Corpus, seed: int, perturbed_every: int = 4) -> list[tuple[int, str]]:
+    """(question number, kind) for every training question of the non-validation articles,
+    shuffled; every `perturbed_every`-th question (by id) also gets a perturbed item."""
+    items: list[tuple[int, str]] = []
+    for n, q in enumerate(corpus.questions):
+        if q.article in corpus.validation:
+            continue
+        items.append((n, ANSWERABLE))
+        if perturbed_every and q.qid % perturbed_every == 0:
+            items.append((n, PERTURBED))
+    random.Random(seed).shuffle(items)
+    return items
+
+
+class GroupMaker:
+    """Turns (question number, kind) into a Group, from the corpus and the mined hits."""
+
+    def __init__(self, corpus: Corpus, mined: dict[int, list[list[int]]], size: int = 8, seed: int = 13) -> None:
+        self.corpus = corpus
+        self.mined = mined
+        self.size = size
+        self.seed = seed
+        self._pools = lru_cache(maxsize=64)(lambda a: pools(corpus.articles[a].text))
+
+    def _text(self, a: int, s: int) -> str:
+        return pair_text(self.corpus.title(a), self.corpus.sentences[a][s].text)
+
+    def _bucket_of(self, a: int) -> list[int]:
+        return next((b for b in self.corpus.buckets if a in b), [a])
+
+    def make(self, n: int, kind: str) -> Group | None:
+        c = self.corpus
+        q = c.questions[n]
+        rng = random.Random(f"{self.seed}:{q.qid}:{kind}")
+        gold = (q.article, q.gold)
+        gold_sentence = c.sentences[q.article][q.gold]
+        answers = [f" {norm(a)} " for a in q.answers if norm(a)]
+
+        def usable(a: int, s: int) -> bool:
+            text = f" {norm(c.sentences[a][s].text)} "
+            return (a, s) != gold and not any(x in text for x in answers)
+
+        mined = [tuple(h) for h in self.mined.get(q.qid, []) if usable(*h)]
+        if kind == PERTURBED:
+            article = c.articles[q.article]
+            ps, pe = paragraph_around(article.text, gold_sentence.start, gold_sentence.end)
+            made = perturb(q.question, gold_sentence.text, article.text[ps:pe], self._pools(q.article), rng)
+            if made is None:
+                return None
+            chosen = [gold] + mined[: self.size // 2 - 1]
+            return Group(made[0], tuple(self._text(*x) for x in chosen), tuple(0.0 for _ in chosen), False, None)
+        negatives: list[tuple[int, int]] = []
+
+        def add(x: tuple[int, int]) -> None:
+            if x not in negatives and len(negatives) < self.size - 1:
+                negatives.append(x)
+
+        for x in mined[: max(1, self.size - 3)]:
+            add(x)
+        sents = c.sentences[q.article]
+        near = [i for i in (q.gold - 1, q.gold + 1) if 0 <= i < len(sents) and sents[i].paragraph == gold_sentence.paragraph and usable(q.article, i)]
+        if near:
+            add((q.article, rng.choice(near)))
+        others = [a for a in self._bucket_of(q.article) if a != q.article] or [a for a in range(len(c.articles)) if a != q.article]
+        if others:
+            a = rng.choice(others)
+            if c.sentences[a]:
+                add((a, rng.randrange(len(c.sentences[a]))))
+        for x in mined:
+            add(x)
+        if not negatives:
+            return None
+        chosen = [gold] + negatives
+        prefix = len(pair_text(c.title(q.article), ""))
+        span = (q.span[0] + prefix, q.span[1] + prefix)
+        return Group(q.question, tuple(self._text(*x) for x in chosen), (1.0,) + (0.0,) * len(negatives), True, span)
