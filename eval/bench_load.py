@@ -29,7 +29,7 @@ from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E
 from qa.metrics import percentile  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from ui.app import CONCURRENCY, QUEUE_SIZE, build_app  # noqa: E402
+from ui.app import build_app  # noqa: E402
 from ui.background import Server  # noqa: E402
 
 KEYS = {"question", "answer", "abstained", "citations", "timings_ms"}
@@ -100,7 +100,7 @@ def main() -> int:
     server.stop()
     lines = [
         f"Machine: {machine_description()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"Gradio queue: concurrency {CONCURRENCY}, max size {QUEUE_SIZE}",
+        f"Gradio queue: concurrency {assistant.settings.concurrency}, max size {assistant.settings.queue_size}",
         "",
         "| endpoint | users | seconds | requests | errors | p50 ms | p95 ms |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -25,6 +25,11 @@ from pathlib import Path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 RECORD_FIELDS = ("text", "title", "date", "url", "source", "id")
+
+
+def suffix_list() -> str:
+    """The readable file types, for messages: ".txt .md .html .htm .json .jsonl"."""
+    return " ".join(SUPPORTED_SUFFIXES)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _HEADER_RE = re.compile(r"^(title|source|date|url)\s*:\s*(.+?)\s*$", re.IGNORECASE)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_index_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: indexes/default)")
+    p.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: $QA_HOME/indexes/default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     b = sub.add_parser("build", help="(re)build the index from the seeds folder")
-    b.add_argument("--seeds", type=Path, metavar="DIR", help="folder of article files (default: seeds)")
+    b.add_argument("--seeds", type=Path, metavar="DIR", help="folder of article files (default: $QA_HOME/seeds)")
     _add_index_flag(b)
     b.add_argument("--full", action="store_true", help="re-embed every article instead of reusing unchanged ones")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,12 +97,12 @@ def _settings(args: argparse.Namespace):
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from qa.articles import read_seeds
+    from qa.articles import read_seeds, suffix_list
 
     settings = _settings(args)
     seeds = settings.seeds_dir
     if not seeds.is_dir():
-        raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it (.txt .md .html .json .jsonl)")
+        raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it ({suffix_list()})")
     report = read_seeds(seeds)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -112,7 +111,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for path, same in report.duplicates:
         print(f"skipped {path}: same text as article {same}", file=sys.stderr)
     if not report.articles:
-        raise QAError(f"no readable articles in {seeds} (.txt .md .html .json .jsonl); add some, then run `qa build` again")
+        raise QAError(f"no readable articles in {seeds} ({suffix_list()}); add some, then run `qa build` again")
 
     from tqdm import tqdm
 
@@ -224,7 +223,7 @@ def _eval_benchmark(args: argparse.Namespace, settings) -> int:
     if not args.data:
         raise QAError(f"--benchmark {args.benchmark} needs --data FILE (the benchmark's JSON file)")
     bench = load(args.benchmark, args.data)
-    index_dir = args.index or Path("indexes") / f"bench-{args.benchmark}"
+    index_dir = args.index or settings.home / "indexes" / f"bench-{args.benchmark}"
     methods = METHODS if args.compare else ("qa",)
     embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
     started = time.time()
@@ -283,6 +282,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 COMMANDS = {"build": cmd_build, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve, "train": cmd_train}
 
 
+def _debug() -> bool:
+    from qa.settings import Settings
+
+    try:
+        return Settings.from_env().debug
+    except QAError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -294,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print("qa: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug of ours: still one line, the traceback on request
-        if os.environ.get("QA_DEBUG"):
+        if _debug():
             raise
         print(f"qa: internal error: {type(exc).__name__}: {exc} (rerun with QA_DEBUG=1 for details)", file=sys.stderr)
         return 1

@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from qa.articles import Article, ReadReport
+from qa.articles import Article, ReadReport, suffix_list
 from qa.embed import Embedder
 from qa.errors import IndexProblem, QAError
 from qa.sentences import SPLITTER_VERSION, Sentence, split_article
@@ -220,7 +220,7 @@ def build_index(
     started = time.perf_counter()
     if not report.articles:
         raise QAError(
-            "no articles to index: put .txt, .md, .html, .json or .jsonl files in the seeds folder"
+            f"no articles to index: put article files ({suffix_list()}) in the seeds folder"
             + (f" (skipped: {', '.join(p for p, _ in report.skipped)})" if report.skipped else "")
         )
     summary = BuildSummary(skipped=list(report.skipped), warnings=list(report.warnings), duplicates=list(report.duplicates))

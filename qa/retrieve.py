@@ -6,7 +6,7 @@ context window (the sentence plus 0.3 x each neighbour in the same paragraph). T
 signals matter because a question often repeats words of the sentence before the one that
 answers it ("In 1990, X ... . It was renamed ..."). Each signal is standardised over the
 candidates (z-scores) and the four are added with weights. Reciprocal rank fusion is kept
-as an option (`method="rrf"`, the baseline): it discards how far ahead the best match is,
+as an option (`Fusion.RRF`, the baseline): it discards how far ahead the best match is,
 which cost 4 points of R@1 on SQuAD-13. Weights and the comparison: docs/design.md.
 
 With a reranker (qa/rerank.py), the fused best `rerank_depth` candidates are rescored by the
@@ -16,18 +16,25 @@ cross-encoder and re-sorted; the fused score stays in signals["first_stage"].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
 from qa.embed import Embedder
-from qa.errors import QAError
 from qa.index import Index
 from qa.rerank import Reranker, features, fuse, pair_text, zscore
-from qa.settings import Settings
+from qa.settings import Mode, Settings
 from qa.sentences import Sentence
 
-RETRIEVERS = ("hybrid", "bm25", "dense")
+RETRIEVERS = tuple(m.value for m in Mode)
 RRF_K = 60
+
+
+class Fusion(str, Enum):
+    """How the signals are put on one scale before they are added."""
+
+    ZSCORE = "zscore"  # standardised scores over the candidates
+    RRF = "rrf"  # reciprocal ranks (the baseline)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class FusionWeights:
     bm25_context: float = 0.3
     dense_context: float = 0.3
     neighbour_weight: float = 0.3  # weight of each neighbour inside a context window
-    method: str = "zscore"  # "zscore" (standardised scores over the candidates) or "rrf" (ranks)
+    method: Fusion = Fusion.ZSCORE
 
 
 @dataclass(frozen=True)
@@ -78,18 +85,16 @@ class Retriever:
         self,
         index: Index,
         embedder: Embedder,
-        mode: str = "hybrid",
-        candidates: int = 100,
+        mode: str = Settings.retriever,
+        candidates: int = Settings.candidates,
         weights: FusionWeights = FusionWeights(),
         reranker: Reranker | None = None,
         rerank_depth: int = Settings.rerank_depth,
         hop_depth: int = 0,
     ) -> None:
-        if mode not in RETRIEVERS:
-            raise QAError(f"unknown retriever {mode!r}; choose one of: {', '.join(RETRIEVERS)}")
         self.index = index
         self.embedder = embedder
-        self.mode = mode
+        self.mode = Mode.parse(mode)
         self.candidates = candidates
         self.weights = weights
         self.reranker = reranker if rerank_depth > 0 else None
@@ -238,7 +243,7 @@ class Retriever:
         de = np.array([cos[i] for i in cand.tolist()])
         bm_ctx = np.array([around(bm25_all, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
         de_ctx = np.array([around(cos, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
-        norm = _rrf if w.method == "rrf" else zscore
+        norm = _rrf if w.method == Fusion.RRF else zscore
         fused = (
             w.bm25 * norm(bm)
             + w.dense * norm(de)

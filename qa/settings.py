@@ -1,30 +1,70 @@
-"""One frozen settings object: paths, retrieval sizes and answer thresholds.
+"""One frozen, validated settings object: where things live, how much to retrieve, when to abstain.
 
-Defaults are below; each can be overridden by a `QA_<NAME>` environment variable (for
-example `QA_ABSTAIN_BELOW=0.3`) and, for paths, by CLI flags. Nothing else holds config.
+Every default is here and nowhere else; each can be overridden by a `QA_<NAME>` environment
+variable (for example `QA_ABSTAIN_BELOW=0.3`, `QA_DEBUG=1`) and, for paths, by CLI flags.
+A value out of range is a one-line QAError naming the variable and the valid range.
+
+The data home (`QA_HOME`) holds `seeds/` and `indexes/`. It defaults to the project folder
+when qa runs from a source checkout (as `make run` installs it), so `qa ask` works from any
+folder; an installed copy without a checkout uses the user data folder
+(`$XDG_DATA_HOME/qa`, else `~/.local/share/qa`). Paths given as flags are taken as typed,
+relative to the current folder.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from pathlib import Path
+from typing import get_type_hints
 
 from qa.errors import QAError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class Mode(str, Enum):
+    """How the first stage ranks: both signals fused, or one of them alone."""
+
+    HYBRID = "hybrid"
+    BM25 = "bm25"
+    DENSE = "dense"
+
+    @classmethod
+    def parse(cls, value: object, what: str = "retriever") -> "Mode":
+        try:
+            return cls(value)
+        except ValueError:
+            raise QAError(f"unknown {what} {value!r}; choose one of: {', '.join(m.value for m in cls)}") from None
+
+
+def default_home() -> Path:
+    """QA_HOME, else the source checkout qa runs from, else the user data folder."""
+    env = os.environ.get("QA_HOME")
+    if env:
+        return Path(env).expanduser()
+    project = PACKAGE_DIR.parent
+    if (project / "pyproject.toml").is_file() and (project / "seeds").is_dir():
+        return project
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "qa"
 
 
 @dataclass(frozen=True)
 class Settings:
-    seeds_dir: Path = Path("seeds")
-    index_dir: Path = Path("indexes/default")
-    retriever: str = "hybrid"
+    home: Path = field(default_factory=default_home)
+    seeds_dir: Path | None = None  # default: <home>/seeds
+    index_dir: Path | None = None  # default: <home>/indexes/default
+    retriever: str = "hybrid"  # hybrid | bm25 | dense (qa.retrieve.Mode)
     candidates: int = 100  # per signal, before fusion
     candidates_shown: int = 10  # hits the answer step looks at
     # The cross-encoder (qa/rerank.py) rescores this many first-stage hits; 0 turns it off.
     rerank_depth: int = 6
     # Second hop (Retriever.second_hop): candidates reranked for question + best hit; 0 = off.
     hop_depth: int = 0
-    reranker_dir: Path = Path(__file__).parent / "models" / "reranker"  # model.onnx + reranker.json
+    reranker_dir: Path = PACKAGE_DIR / "models" / "reranker"  # model.onnx + reranker.json
     max_citations: int = 3
     # Below this evidence strength (cosine + coverage_weight x query-term coverage, best of
     # the top 3 sentences) the reply abstains; both chosen from data, see docs/design.md.
@@ -35,19 +75,65 @@ class Settings:
     extra_bm25_ratio: float = 0.6
     max_question_chars: int = 2000
     embed_batch_size: int = 64
+    # Serving: answers computed at once, and requests allowed to wait (ui/app.py).
+    concurrency: int = 2
+    queue_size: int = 64
+    debug: bool = False  # QA_DEBUG=1: tracebacks for internal errors
+
+    def __post_init__(self) -> None:
+        if self.seeds_dir is None:
+            object.__setattr__(self, "seeds_dir", self.home / "seeds")
+        if self.index_dir is None:
+            object.__setattr__(self, "index_dir", self.home / "indexes" / "default")
+        for name, low in _AT_LEAST.items():
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
+                raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
+        for name in ("abstain_below", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio"):
+            if not math.isfinite(getattr(self, name)):
+                raise QAError(f"QA_{name.upper()} must be a finite number")
+        Mode.parse(self.retriever, "QA_RETRIEVER")
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         """Defaults, then QA_* environment variables, then explicit overrides (flags)."""
+        hints = get_type_hints(cls)
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = os.environ.get(f"QA_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(getattr(cls, f.name))
-            try:
-                values[f.name] = kind(raw)
-            except ValueError:
-                raise QAError(f"QA_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, hints[f.name])
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)
+        return cls(**values)
+
+    def replace(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+
+# Lower bounds of the numeric settings (checked in __post_init__).
+_AT_LEAST = {
+    "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "max_citations": 1,
+    "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0,
+}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _parse(name: str, raw: str, kind: object) -> object:
+    """One environment value as the field's type; a QAError says what was expected."""
+    text = raw.strip()
+    kinds = getattr(kind, "__args__", (kind,))  # Path | None -> (Path, NoneType)
+    try:
+        if bool in kinds:
+            if text.lower() in _TRUE | _FALSE:
+                return text.lower() in _TRUE
+            raise ValueError
+        if Path in kinds:
+            return Path(text).expanduser()
+        if int in kinds:
+            return int(text)
+        if float in kinds:
+            return float(text)
+        return text
+    except ValueError:
+        expected = next(k.__name__ for k in kinds if k is not type(None))
+        raise QAError(f"QA_{name.upper()}={raw!r} is not a valid {'boolean (1/0, true/false)' if bool in kinds else expected}") from None

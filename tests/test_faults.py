@@ -104,9 +104,8 @@ def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path
             return super().encode(texts)
 
     build_index(read_seeds(tiny_seeds), tmp_path / "i", FakeEmbedder())
-    monkeypatch.setattr(app_module, "QUEUE_SIZE", 2)
     codes, lock = [], threading.Lock()
-    with Server(app_module.build_app(Assistant(Settings(index_dir=tmp_path / "i", abstain_below=0.0), embedder=Slow()))) as server:
+    with Server(app_module.build_app(Assistant(Settings(index_dir=tmp_path / "i", abstain_below=0.0, queue_size=2), embedder=Slow()))) as server:
 
         def one() -> None:
             req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),

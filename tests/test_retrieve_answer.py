@@ -88,9 +88,3 @@ def test_overlong_question_is_refused_with_the_limit():
         check_question("x" * 10_000, Settings())
 
 
-def test_settings_from_env(monkeypatch):
-    monkeypatch.setenv("QA_ABSTAIN_BELOW", "0.42")
-    assert Settings.from_env().abstain_below == 0.42
-    monkeypatch.setenv("QA_CANDIDATES", "many")
-    with pytest.raises(QAError, match="QA_CANDIDATES"):
-        Settings.from_env()

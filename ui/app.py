@@ -9,8 +9,8 @@ sentence highlighted inside its paragraph, under the article's title, source and
 - `POST /api/ask` takes {"question": str, "history": [str, ...]} and returns the object
   `qa ask --json` prints; `GET /api/status` returns the index status. The Gradio chat
   endpoint is named "chat" for gradio_client.
-- Gradio's queue runs at most `CONCURRENCY` answers at once (answering is CPU-bound and
-  this is a 2-core laptop tool) and holds at most `QUEUE_SIZE` waiting requests; beyond
+- Gradio's queue runs at most `Settings.concurrency` answers at once (answering is CPU-bound
+  and this is a 2-core laptop tool) and holds at most `Settings.queue_size` waiting requests; beyond
   that a request is refused at once instead of piling up. `/api/ask` has the same bounds.
 """
 
@@ -23,21 +23,16 @@ import re
 import sys
 from typing import Iterator
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from fastapi import FastAPI, Request  # module level: FastAPI resolves annotations here
+from fastapi.responses import JSONResponse
 
-from fastapi import FastAPI, Request  # noqa: E402  (module level: FastAPI resolves annotations here)
-from fastapi.responses import JSONResponse  # noqa: E402
+from qa.answer import Answer, Citation
+from qa.errors import QAError
+from qa.query import suggest_questions
+from qa.sentences import paragraph_around
+from qa.service import Assistant
+from qa.settings import Settings
 
-from qa.answer import Answer, Citation  # noqa: E402
-from qa.errors import QAError  # noqa: E402
-from qa.query import suggest_questions  # noqa: E402
-from qa.sentences import paragraph_around  # noqa: E402
-from qa.service import Assistant  # noqa: E402
-from qa.settings import Settings  # noqa: E402
-
-CONCURRENCY = 2
-QUEUE_SIZE = 64
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 CSS = """
@@ -74,6 +69,12 @@ document.addEventListener('click', function (event) {
 }, true);
 </script>
 """
+
+
+def _offline_env() -> None:
+    """Before gradio is imported: no analytics or version check, no model hub."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def md_escape(text: str) -> str:
@@ -141,6 +142,7 @@ def _chunks(text: str, words: int = 6) -> Iterator[str]:
 
 
 def build_blocks(assistant: Assistant):
+    _offline_env()
     import gradio as gr
 
     def status_line(note: str = "") -> str:
@@ -196,7 +198,7 @@ def build_blocks(assistant: Assistant):
                 gr.Markdown("### Sources")
                 sources.render()
         demo.load(status_line, outputs=status, api_visibility="private")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=assistant.settings.concurrency, max_size=assistant.settings.queue_size)
     return demo
 
 
@@ -205,14 +207,16 @@ def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
     import base64
     import secrets
 
+    _offline_env()
     import gradio as gr
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     import anyio
 
-    # The JSON API gets the same bounds as Gradio's queue: CONCURRENCY answers at once,
-    # at most QUEUE_SIZE waiting; beyond that it answers 503 at once.
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
+    # The JSON API gets the same bounds as Gradio's queue: `concurrency` answers at once,
+    # at most `queue_size` waiting; beyond that it answers 503 at once.
+    concurrency, queue_size = assistant.settings.concurrency, assistant.settings.queue_size
+    limiter = anyio.CapacityLimiter(concurrency)
     waiting = {"n": 0}
 
     def authorized(request: Request) -> bool:
@@ -243,7 +247,7 @@ def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
         history = body.get("history", [])
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
             return JSONResponse({"error": "'history' must be a list of strings (earlier questions, oldest first)"}, status_code=400)
-        if waiting["n"] >= QUEUE_SIZE + CONCURRENCY:
+        if waiting["n"] >= queue_size + concurrency:
             return JSONResponse({"error": "busy: too many questions waiting; try again in a moment"}, status_code=503)
         waiting["n"] += 1
         try:

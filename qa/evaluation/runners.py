@@ -223,14 +223,14 @@ def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, sett
     """The runnable methods, by name, over one loaded benchmark index."""
     from qa.evaluation.baselines import NaiveLlamaIndex
     from qa.rerank import Reranker
-    from qa.retrieve import FusionWeights, Retriever
+    from qa.retrieve import Fusion, FusionWeights, Retriever
 
     text_of = {(s.article_id, s.index): s.text for s in index.sentences}
     common = {"mode": settings.retriever, "candidates": settings.candidates}
     make: dict[str, Callable[[], object]] = {
         "bm25": lambda: RetrieverMethod(Retriever(index, embedder, mode="bm25"), text_of),
         "dense": lambda: RetrieverMethod(Retriever(index, embedder, mode="dense"), text_of),
-        "rrf": lambda: RetrieverMethod(Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method="rrf")), text_of),
+        "rrf": lambda: RetrieverMethod(Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method=Fusion.RRF)), text_of),
         "hybrid": lambda: RetrieverMethod(Retriever(index, embedder, **common), text_of),
         "qa": lambda: QaMethod(
             Retriever(index, embedder, **common, reranker=Reranker(settings.reranker_dir) if settings.rerank_depth > 0 else None,
