@@ -5,26 +5,36 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
+RUN_STAMP := $(VENV)/.run-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run build test test-fast eval eval-reports bench train-reranker clean
+.PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-# torch first and alone: the CPU build lies on this disk for exactly 2.13.0; a bare
-# requirement resolved by the project's install would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+# The product alone: no torch (questions and builds run in onnxruntime).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Tests and training add torch: first and alone, because the CPU build lies on this disk for
+# exactly 2.13.0 and a bare requirement resolved by the project's install pulls a CUDA build.
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $@
+	rm -f $(VENV)/.run-* $(VENV)/.test-* $(VENV)/.installed-*
+	touch $@ $(RUN_STAMP)
 
-setup: $(STAMP)
+setup: $(RUN_STAMP)
+setup-test: $(TEST_STAMP)
 
 build: setup
 	$(BIN)/qa build
@@ -32,11 +42,15 @@ build: setup
 run: build
 	$(BIN)/qa serve
 
-test: setup
+test: lint
 	$(BIN)/pytest -q
 
-test-fast: setup
+test-fast: setup-test
 	$(BIN)/pytest -q -m "not model and not browser and not bench"
+
+# ruff: style and likely bugs, over everything.
+lint: setup-test
+	$(BIN)/ruff check qa ui tests eval
 
 eval: setup
 	$(BIN)/qa eval
@@ -45,7 +59,7 @@ SQUAD := ../shared/data/squad-v1.1-dev-13/dev-v1.1-13-articles.json
 HOTPOT := ../shared/data/hotpotqa-dev-distractor-100/hotpot_dev_distractor_first100.json
 
 # Regenerates every committed report and the README tables built from them.
-eval-reports: build
+eval-reports: setup-test build
 	$(BIN)/qa eval --report eval/reports/seed.md
 	$(BIN)/qa eval --benchmark squad --data $(SQUAD) --compare --report eval/reports/squad.md
 	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
@@ -54,10 +68,10 @@ eval-reports: build
 # Trains the reader (reranker + answer + span heads) on SQuAD v1.1 train, continuing the run in
 # checkpoints/reader when there is one: stop it at any time (Ctrl-C saves), run it again to go
 # on. `qa train --export-only` then writes qa/models/reranker. docs/reranker.md.
-train-reranker: setup
+train-reranker: setup-test
 	if [ -f checkpoints/reader/state.json ]; then $(BIN)/qa train --resume; else $(BIN)/qa train; fi
 
-bench: build
+bench: setup-test build
 	$(BIN)/python eval/bench_ask.py --report eval/reports/bench-ask.md
 	$(BIN)/python eval/bench_ui.py --report eval/reports/bench-ui.md
 

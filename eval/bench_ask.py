@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.articles import ReadReport, read_seeds  # noqa: E402
-from qa.evaluation.benchmarks import load_squad  # noqa: E402
-from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
+from qa.build import build_index  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
+from qa.evaluation.benchmarks import load_squad  # noqa: E402
 from qa.evaluation.questions import load_questions  # noqa: E402
+from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
 from qa.metrics import percentile  # noqa: E402
-from qa.index import build_index  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 

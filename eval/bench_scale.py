@@ -8,7 +8,7 @@
   Larger tiers use SYNTHETIC vectors for the vector-search part only: the real vectors plus
   Gaussian noise (sigma 0.02 per dimension, renormalised), so that clusters look like real ones.
 - Queries: 200 real SQuAD-train questions, embedded by MiniLM.
-Per tier: the FAISS index qa builds at that size (`qa.index.faiss_index_for`: exact up to
+Per tier: the FAISS index qa builds at that size (`qa.backends.DenseIndex.build`: exact up to
 200k, IVF beyond), its build time, bytes, memory growth, single-query p50/p95 and recall@10
 against exact search; exact search's own latency; BM25 (the llama-index BM25Retriever path
 qa uses) build time and query p50/p95. Then the incremental path: adding one article to the
@@ -30,10 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.articles import ReadReport, make_article  # noqa: E402
-from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
+from qa.backends import EXACT_UP_TO, DenseIndex, LexicalIndex  # noqa: E402
+from qa.build import build_index  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
+from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
+from qa.index import load_index  # noqa: E402
 from qa.metrics import percentile  # noqa: E402
-from qa.index import EXACT_UP_TO, build_index, faiss_index_for, load_index  # noqa: E402
 from qa.sentences import Sentence  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "squad-v1.1-train"
@@ -144,35 +146,24 @@ def main() -> int:
 
             before = rss_mb()
             t0 = time.perf_counter()
-            index = faiss_index_for(vecs)
+            index = DenseIndex.build(vecs).faiss
             build_s = time.perf_counter() - t0
             grew = rss_mb() - before
             size = len(faiss.serialize_index(index))
-            lat = timed(lambda q: index.search(q[None, :], 10), list(qs))
+            lat = timed(lambda q, ix=index: ix.search(q[None, :], 10), list(qs))
             exact = faiss.IndexFlatIP(vecs.shape[1])
             exact.add(vecs)
             _, truth = exact.search(qs, 10)
             _, got = index.search(qs, 10)
             recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got)]))
-            exact_lat = timed(lambda q: exact.search(q[None, :], 10), list(qs[:50]))
+            exact_lat = timed(lambda q, ex=exact: ex.search(q[None, :], 10), list(qs[:50]))
             del exact
-            # BM25 over real sentences (repeated to reach n), through the same llama-index path
-            from llama_index.core.schema import TextNode
-            from llama_index.retrievers.bm25 import BM25Retriever
-
+            # BM25 over real sentences (repeated to reach n), through the product's adapter
             texts = [all_sentences[i % len(all_sentences)] for i in range(n)]
             t0 = time.perf_counter()
-            bm25 = BM25Retriever.from_defaults(nodes=[TextNode(id_=str(i), text=t) for i, t in enumerate(texts)], similarity_top_k=1)
+            bm25 = LexicalIndex.build(texts)
             bm25_build = time.perf_counter() - t0
-            import bm25s
-
-            def bm25_query(q: str) -> None:
-                toks = bm25s.tokenize([q], stopwords="en", stemmer=bm25.stemmer, show_progress=False, return_ids=False)[0]
-                known = [t for t in toks if t in bm25.bm25.vocab_dict]
-                if known:
-                    bm25.bm25.get_scores(known)
-
-            bm25_lat = timed(bm25_query, questions(200)[:100])
+            bm25_lat = timed(bm25.scores, questions(200)[:100])
             rows.append({
                 "sentences": n, "vectors": kind, "faiss": type(index).__name__ + (f" nlist={index.nlist} nprobe={index.nprobe}" if hasattr(index, "nprobe") else ""),
                 "build_s": round(build_s, 1), "index_mb": round(size / 2**20, 1), "rss_growth_mb": round(grew, 0),

@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.answer import evidence_strength  # noqa: E402
 from qa.articles import ReadReport  # noqa: E402
+from qa.build import build_index  # noqa: E402
+from qa.embed import MiniLMEmbedder  # noqa: E402
 from qa.evaluation.benchmarks import load  # noqa: E402
 from qa.evaluation.reports import machine_description  # noqa: E402
-from qa.embed import MiniLMEmbedder  # noqa: E402
-from qa.index import build_index, load_index  # noqa: E402
+from qa.index import load_index  # noqa: E402
 from qa.metrics import mrr, recall_at, roc_auc  # noqa: E402
 from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text, zscore  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from urllib.parse import urlparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 RECORD_FIELDS = ("text", "title", "date", "url", "source", "id")
@@ -206,7 +206,7 @@ def _from_html(article_id: str, html: str, path: str) -> Article | None:
                         (data.get("date") or "").strip(), path)
 
 
-def _from_records(stem: str, raw: str, path: str, suffix: str, report: "ReadReport") -> list[Article | None]:
+def _from_records(stem: str, raw: str, path: str, suffix: str, report: ReadReport) -> list[Article | None]:
     """Articles from JSON/JSONL records; a bad record is named (file:line) and skipped."""
     records: list[tuple[int, object]] = []
     if suffix == ".jsonl":

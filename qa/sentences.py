@@ -25,7 +25,7 @@ _ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt",
     "st", "jr", "sr", "inc", "corp", "ltd", "co", "no", "vs", "u.s", "u.k", "u.n", "e.g", "i.e",
-    "ft", "mt", "rev", "hon", "pres", "adm", "maj", "cmdr", "gov", "atty", "supt", "dept",
+    "ft", "mt", "rev", "hon", "pres", "adm", "maj", "cmdr", "atty", "supt", "dept",
 }
 _CREDIT_RE = re.compile(r"^\([^()]{2,120}\)$")
 _PARA_RE = re.compile(r"\n[ \t]*\r?\n\s*")

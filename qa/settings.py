@@ -33,7 +33,7 @@ class Mode(str, Enum):
     DENSE = "dense"
 
     @classmethod
-    def parse(cls, value: object, what: str = "retriever") -> "Mode":
+    def parse(cls, value: object, what: str = "retriever") -> Mode:
         try:
             return cls(value)
         except ValueError:
@@ -78,6 +78,10 @@ class Settings:
     # Serving: answers computed at once, and requests allowed to wait (ui/app.py).
     concurrency: int = 2
     queue_size: int = 64
+    # Threads for onnxruntime, FAISS, BLAS and torch (qa/runtime.py); measured in docs/design.md.
+    threads: int = 1
+    # Where qa keeps files it derives from installed packages (the MiniLM ONNX graph).
+    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa")
     debug: bool = False  # QA_DEBUG=1: tracebacks for internal errors
 
     def __post_init__(self) -> None:
@@ -95,7 +99,7 @@ class Settings:
         Mode.parse(self.retriever, "QA_RETRIEVER")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then QA_* environment variables, then explicit overrides (flags)."""
         hints = get_type_hints(cls)
         values: dict[str, object] = {}
@@ -106,14 +110,14 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         return replace(self, **changes)
 
 
 # Lower bounds of the numeric settings (checked in __post_init__).
 _AT_LEAST = {
     "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "max_citations": 1,
-    "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0,
+    "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1,
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 

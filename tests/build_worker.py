@@ -9,9 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import qa.index as index_module  # noqa: E402
+import qa.store as store_module  # noqa: E402
 from qa.articles import read_seeds  # noqa: E402
-from qa.index import build_index  # noqa: E402
+from qa.build import build_index  # noqa: E402
 from tests.conftest import FakeEmbedder  # noqa: E402
 
 
@@ -23,9 +23,8 @@ class SlowFake(FakeEmbedder):
 
 def main() -> None:
     seeds, index_dir = Path(sys.argv[1]), Path(sys.argv[2])
-    real_fsync_dir = index_module._fsync_dir
-
-    real_write_version = index_module._write_version
+    real_fsync_dir = store_module.fsync_dir
+    real_write_version = store_module.publish
 
     def slow_fsync_dir(path: Path) -> None:
         print(f"phase fsync {path.name}", flush=True)
@@ -36,8 +35,8 @@ def main() -> None:
         print("phase writing", flush=True)
         return real_write_version(*args, **kwargs)
 
-    index_module._fsync_dir = slow_fsync_dir
-    index_module._write_version = write_version
+    store_module.fsync_dir = slow_fsync_dir
+    store_module.publish = write_version
     print("started", flush=True)
     build_index(read_seeds(seeds), index_dir, SlowFake(), full=True)
     print("finished", flush=True)

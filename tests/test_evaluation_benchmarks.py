@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.errors import QAError
 from qa.evaluation.benchmarks import load
 from qa.evaluation.reports import format_table
 from qa.evaluation.runners import abstention_check, run_benchmark
-from qa.errors import QAError
 from qa.settings import Settings
 
 SQUAD = {

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import qa.index as index_module
+import qa.store as store_module
 from qa.articles import read_seeds
+from qa.build import build_index
 from qa.cli import main
 from qa.embed import MODEL_SHA256, model_path, verify_weights
 from qa.errors import IndexProblem, ModelProblem
-from qa.index import build_index, current_version_path, load_index
+from qa.index import current_version_path, load_index
 from tests.conftest import FakeEmbedder
 
 
@@ -30,7 +31,7 @@ def test_disk_full_during_build_keeps_the_previous_index(tmp_path: Path, tiny_se
     def full_disk(path, rows):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(index_module, "_write_jsonl", full_disk)
+    monkeypatch.setattr(store_module, "write_jsonl", full_disk)
     with pytest.raises(IndexProblem, match="No space left on device.*previous index is still in service"):
         build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
     assert current_version_path(index_dir) == before
@@ -73,10 +74,11 @@ def test_damaged_index_through_cli_and_server(tmp_path: Path, tiny_seeds: Path, 
     err = capsys.readouterr().err
     assert code == 3 and victim in err and "qa build --full" in err and err.count("\n") == 1
 
+    from qa_ui.app import build_app
+    from qa_ui.background import Server
+
     from qa.service import Assistant
     from qa.settings import Settings
-    from ui.background import Server
-    from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=tiny_index), embedder=real_embedder))) as server:
         req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),
@@ -93,10 +95,11 @@ def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path
     import threading
     import time
 
-    import ui.app as app_module
+    import qa_ui.app as app_module
+    from qa_ui.background import Server
+
     from qa.service import Assistant
     from qa.settings import Settings
-    from ui.background import Server
 
     class Slow(FakeEmbedder):
         def encode(self, texts, show_progress=False):

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from qa.articles import read_seeds
+from qa.build import build_index
 from qa.errors import IndexProblem, QAError
-from qa.index import build_index, build_lock, current_version_path, load_index
+from qa.index import current_version_path, load_index
+from qa.store import build_lock
 from tests.conftest import FakeEmbedder
 
 
@@ -28,7 +30,7 @@ def test_build_writes_a_complete_version(tiny_index: Path):
 
 def test_loaded_index_searches_both_ways(tiny_index: Path, fake_embedder: FakeEmbedder):
     index = load_index(tiny_index)
-    assert len(index) == index.manifest["n_sentences"] == index.dense.client.ntotal
+    assert len(index) == index.manifest["n_sentences"] == len(index.dense)
     q = fake_embedder.encode(["When was the comet visible?"])[0]
     ids, scores = index.dense_search(q, 3)
     assert len(ids) == 3 and scores[0] >= scores[1] >= scores[2]
@@ -70,8 +72,20 @@ def test_full_rebuild_reembeds_everything(tmp_path: Path, tiny_seeds: Path):
 def test_old_versions_are_pruned(tmp_path: Path, tiny_seeds: Path):
     emb = FakeEmbedder()
     for _ in range(4):
-        build_index(read_seeds(tiny_seeds), tmp_path / "i", emb)
+        build_index(read_seeds(tiny_seeds), tmp_path / "i", emb, full=True)
     assert len(list((tmp_path / "i" / "versions").iterdir())) == 2
+
+
+def test_a_build_with_nothing_changed_writes_nothing(tmp_path: Path, tiny_seeds: Path):
+    emb = FakeEmbedder()
+    first = build_index(read_seeds(tiny_seeds), tmp_path / "i", emb)
+    calls = emb.calls
+    again = build_index(read_seeds(tiny_seeds), tmp_path / "i", emb)
+    assert again.unchanged and again.version == first.version and emb.calls == calls
+    assert [p.name for p in (tmp_path / "i" / "versions").iterdir()] == [first.version]
+    (tiny_seeds / "comet.txt").write_text("Astronomers spotted a second comet. It is faint.\n", encoding="utf-8")
+    changed = build_index(read_seeds(tiny_seeds), tmp_path / "i", emb)
+    assert not changed.unchanged and changed.changed == 1 and changed.version != first.version
 
 
 def test_missing_index_says_run_build(tmp_path: Path):
@@ -149,14 +163,14 @@ def test_failed_build_leaves_previous_version_in_service(tmp_path: Path, tiny_se
 def test_faiss_index_is_exact_when_small_and_ivf_beyond():
     import faiss
 
-    from qa.index import faiss_index_for
+    from qa.backends import DenseIndex
 
     rng = np.random.default_rng(1)
     centers = rng.normal(size=(50, 32)).astype(np.float32)
     x = centers[rng.integers(0, 50, 5000)] + 0.3 * rng.normal(size=(5000, 32)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    exact = faiss_index_for(x, exact_up_to=10_000)
-    ivf = faiss_index_for(x, exact_up_to=1_000)
+    exact = DenseIndex.build(x, exact_up_to=10_000).faiss
+    ivf = DenseIndex.build(x, exact_up_to=1_000).faiss
     assert isinstance(exact, faiss.IndexFlatIP) and isinstance(ivf, faiss.IndexIVFFlat)
     assert ivf.ntotal == exact.ntotal == 5000 and ivf.nprobe == 96
     q = x[:50] + 0.05 * rng.normal(size=(50, 32)).astype(np.float32)

@@ -9,10 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from qa.articles import read_seeds
-from qa.index import build_index, current_version_path, load_index
+from qa.build import build_index
+from qa.index import current_version_path, load_index
 from qa.service import Assistant
 from qa.settings import Settings
 from tests.conftest import ROOT, FakeEmbedder
@@ -81,8 +80,8 @@ def test_server_follows_a_rebuild_while_answering(tmp_path: Path, tiny_seeds: Pa
     import threading
     import urllib.request
 
-    from ui.background import Server
-    from ui.app import build_app
+    from qa_ui.app import build_app
+    from qa_ui.background import Server
 
     emb = FakeEmbedder()
     index_dir = tmp_path / "idx"

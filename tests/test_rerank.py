@@ -16,7 +16,6 @@ from qa.index import load_index
 from qa.rerank import DEFAULT_FOLDER, FEATURES, Reranker, RerankerProblem, features, fuse, pair_text
 from qa.retrieve import Retriever
 
-
 # --- features and fusion -------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ import pytest
 from qa.cli import main
 from qa.training.perturb import perturb, pools, spans
 
-
 # --- perturbed (unanswerable) questions --------------------------------------------------
 
 ARTICLE = (

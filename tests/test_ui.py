@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from qa_ui.background import Server
 
 from tests.conftest import ROOT, SEEDS
-from ui.background import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -32,7 +32,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 @pytest.fixture(scope="module")
 def ui_index(tmp_path_factory, real_embedder) -> Path:
     from qa.articles import read_seeds
-    from qa.index import build_index
+    from qa.build import build_index
 
     seeds = tmp_path_factory.mktemp("ui-seeds")
     shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
@@ -44,9 +44,10 @@ def ui_index(tmp_path_factory, real_embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def server(ui_index, real_embedder):
+    from qa_ui.app import build_app
+
     from qa.service import Assistant
     from qa.settings import Settings
-    from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder))) as s:
         yield s
@@ -195,9 +196,10 @@ def test_no_files_outside_the_app(server):
 
 
 def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
+    from qa_ui.app import build_app
+
     from qa.service import Assistant
     from qa.settings import Settings
-    from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=tmp_path / "none"), embedder=real_embedder))) as s:
         pg = browser.new_page()
@@ -214,9 +216,10 @@ def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
 def test_auth_protects_page_and_api(ui_index, real_embedder):
     import base64
 
+    from qa_ui.app import build_app
+
     from qa.service import Assistant
     from qa.settings import Settings
-    from ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder), auth=("ann", "s3cret"))) as s:
         code, _ = _post(s.url + "/api/ask", {"question": "Who attended?"})

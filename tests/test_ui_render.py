@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from qa_ui.app import _is_loopback, md_escape, parse_auth, reply_markdown, sources_html, user_turns
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
-from ui.app import _is_loopback, md_escape, parse_auth, reply_markdown, sources_html, user_turns
 
 EVIL = 'He said <script>alert(1)</script> and <img src=x onerror="x()"> [click](javascript:alert(1))'
 
@@ -86,9 +86,9 @@ def _free_port() -> int:
 
 
 def test_serve_warns_beyond_loopback_without_auth(monkeypatch, capsys):
+    import qa_ui.app as app_module
     import uvicorn
 
-    import ui.app as app_module
     from qa.settings import Settings
 
     class Stub:
@@ -116,7 +116,7 @@ def test_serve_warns_beyond_loopback_without_auth(monkeypatch, capsys):
 def test_serve_refuses_a_taken_port_and_a_bad_one():
     import socket
 
-    from ui.app import check_can_listen
+    from qa_ui.app import check_can_listen
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ import ipaddress
 import os
 import re
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Request  # module level: FastAPI resolves annotations here
 from fastapi.responses import JSONResponse

@@ -14,7 +14,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """uvicorn serving ui.app.build_app in a thread, on a free loopback port."""
+    """uvicorn serving qa_ui.app.build_app in a thread, on a free loopback port."""
 
     def __init__(self, app) -> None:
         import uvicorn
@@ -24,13 +24,13 @@ class Server:
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Starts serving; returns once the server accepts connections."""
         self._thread.start()
         deadline = time.time() + 30

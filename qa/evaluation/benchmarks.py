@@ -12,9 +12,9 @@ The data is read from where it lies (../shared/data); nothing is copied into the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from qa.articles import Article, content_hash
 from qa.errors import QAError
@@ -108,7 +108,7 @@ def load_hotpot(path: Path) -> Benchmark:
             by_title.setdefault(title, sents)
     articles, sentences = [], {}
     for title, sents in by_title.items():
-        text, spans, pos = "", [], 0
+        text, spans = "", []
         for s in sents:
             piece = s.strip()
             if text:

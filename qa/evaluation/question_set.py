@@ -7,8 +7,8 @@ and the CLI prints it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from typing import Callable, Iterable
 
 from qa.evaluation.questions import EvalQuestion, Scored, score
 from qa.metrics import percentile

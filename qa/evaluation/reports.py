@@ -24,7 +24,10 @@ _TABLE_END = "<!-- table:end -->"
 
 
 def _chart(path: Path, result: dict) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise QAError("report charts need matplotlib: run .venv/bin/pip install -e '.[reports]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -174,7 +177,7 @@ def update_readme(readme: Path, reports: list[Path]) -> None:
         if start not in text:
             continue
         block = f"{start}\n{headline_table(report)}\n\n(from [{report}]({report}))\n{end}"
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _, b=block: b, text, flags=re.S)
     readme.write_text(text, encoding="utf-8")
 
 

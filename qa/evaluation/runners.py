@@ -11,9 +11,9 @@ records the short answer shown and the misses the report lists.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -259,7 +259,8 @@ def run_benchmark(
     from tqdm import tqdm
 
     from qa.articles import ReadReport
-    from qa.index import build_index, load_index
+    from qa.build import build_index
+    from qa.index import load_index
 
     build = build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
     index = load_index(index_dir, expected_model_sha256=embedder.fingerprint())

@@ -1,17 +1,9 @@
 """`qa train`: the resumable training loop and its checkpoint.
 
 A run can be split over many sessions and machines: `qa train --resume` continues from the
-checkpoint folder (default `checkpoints/reader/`) exactly where the last run stopped. The
-checkpoint holds what cannot be recomputed cheaply and nothing else:
-- `weights.pt`: the trainable weights in fp16 (the frozen word embeddings come from the
-  MiniLM package); fp16 rounding once per save is far below an update's size;
-- `optimizer.pt`: AdamW's moments in bf16 (fp16 would underflow the second moment) and
-  its step;
-- `state.json`: the settings, the step, the position in the fixed item order (which also
-  fixes the learning-rate schedule, a pure function of the step), torch's RNG, the
-  cumulative questions seen and wall time, where each session ran, the loss curve and
-  the validation curve (recall@1 against questions seen, on held-out SQuAD-train articles);
-- `mined.jsonl.gz`: the first stage's hard negatives (qa.training.squad.mine), mined once.
+checkpoint folder (default `checkpoints/reader/`, qa.training.checkpoint) exactly where the
+last run stopped: same step, same position in the fixed item order (which also fixes the
+learning-rate schedule, a pure function of the step), same RNG, same optimiser moments.
 
 Each group's own random choices are seeded by its question id (qa.training.items), so a
 resumed run draws what an uninterrupted one would. SIGINT/SIGTERM finish the current step
@@ -25,20 +17,19 @@ not restore our item order.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
-import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from qa.errors import QAError
+from qa.training import checkpoint
 
 DEFAULT_DATA = "../shared/data/squad-v1.1-train"
 DEFAULT_CHECKPOINT = "checkpoints/reader"
@@ -154,71 +145,13 @@ class Trainer:
     # --------------------------------------------------------------------- checkpoint
 
     def _read_state(self) -> dict | None:
-        path = self.folder / "state.json"
-        if not path.is_file():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            raise QAError(f"{path} is damaged; restore it with `git checkout -- {self.folder}`") from None
+        return checkpoint.read_state(self.folder)
 
     def _load_weights(self) -> None:
-        import torch
-
-        try:
-            weights = torch.load(self.folder / "weights.pt", map_location="cpu")
-            moments = torch.load(self.folder / "optimizer.pt", map_location="cpu")
-        except (OSError, RuntimeError, EOFError) as e:
-            raise QAError(f"checkpoint in {self.folder} is damaged ({type(e).__name__}); restore it with `git checkout -- {self.folder}`") from None
-        missing = [n for n, _ in self.named if n not in weights]
-        if missing:
-            raise QAError(f"checkpoint in {self.folder} lacks {missing[0]}; it was written by another model shape")
-        with torch.no_grad():
-            for n, p in self.named:
-                p.copy_(weights[n].to(p.dtype))
-        for n, p in self.named:
-            if n in moments["exp_avg"]:
-                self.opt.state[p] = {
-                    "step": torch.tensor(float(moments["step"])),
-                    "exp_avg": moments["exp_avg"][n].float().to(self.device),
-                    "exp_avg_sq": moments["exp_avg_sq"][n].float().to(self.device),
-                }
-        rng = self.state.get("rng", {}).get("torch")
-        if rng:
-            torch.set_rng_state(torch.frombuffer(bytearray(base64.b64decode(rng)), dtype=torch.uint8))
+        checkpoint.load(self.folder, self.named, self.opt, self.state, self.device)
 
     def save(self) -> None:
-        import torch
-
-        tmp = self.folder.with_name(f".{self.folder.name}-tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
-            torch.save({n: p.detach().to("cpu", torch.float16) for n, p in self.named}, tmp / "weights.pt")
-            exp_avg, exp_avg_sq, step = {}, {}, 0
-            for n, p in self.named:
-                st = self.opt.state.get(p)
-                if st:
-                    exp_avg[n] = st["exp_avg"].to("cpu", torch.bfloat16)
-                    exp_avg_sq[n] = st["exp_avg_sq"].to("cpu", torch.bfloat16)
-                    step = int(st["step"])
-            torch.save({"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "step": step}, tmp / "optimizer.pt")
-            self.state["rng"] = {"torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode()}
-            (tmp / "state.json").write_text(json.dumps(self.state, indent=1) + "\n", encoding="utf-8")
-            mined = self.folder / "mined.jsonl.gz"
-            if mined.is_file():
-                shutil.copy2(mined, tmp / mined.name)
-            for f in tmp.iterdir():
-                with open(f, "rb") as h:
-                    os.fsync(h.fileno())
-            old = self.folder.with_name(f".{self.folder.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            if self.folder.exists():
-                os.replace(self.folder, old)
-            os.replace(tmp, self.folder)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        checkpoint.save(self.folder, self.named, self.opt, self.state)
 
     # --------------------------------------------------------------------- steps
 

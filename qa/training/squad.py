@@ -20,9 +20,9 @@ import json
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from qa.articles import Article, ReadReport, content_hash
 from qa.errors import QAError
@@ -125,7 +125,8 @@ def load_corpus(data: Path, seed: int = 13, validation_articles: int = 2 * BUCKE
 
 def _bucket_hits(corpus: Corpus, bucket: list[int], work: Path, embedder, k: int) -> dict[int, list[list[int]]]:
     """The first stage's best k (article, sentence) for every question of one bucket."""
-    from qa.index import build_index, load_index
+    from qa.build import build_index
+    from qa.index import load_index
     from qa.retrieve import Retriever
 
     arts = [corpus.articles[a] for a in bucket]
