@@ -48,9 +48,10 @@ test: lint
 test-fast: setup-test
 	$(BIN)/pytest -q -m "not model and not browser and not bench"
 
-# ruff: style and likely bugs, over everything.
+# ruff (style and likely bugs) over everything, mypy (types) over the library.
 lint: setup-test
 	$(BIN)/ruff check qa ui tests eval
+	$(BIN)/mypy
 
 eval: setup
 	$(BIN)/qa eval

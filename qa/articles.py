@@ -225,8 +225,8 @@ def _from_records(stem: str, raw: str, path: str, suffix: str, report: ReadRepor
             return []
         records = [(1, r) for r in data] if isinstance(data, list) else [(1, data)]
     out: list[Article | None] = []
-    for n, (line, rec) in enumerate(records, start=1):
-        where = f"{path}:{line}" if suffix == ".jsonl" else f"{path}#{n}"
+    for n, (line_no, rec) in enumerate(records, start=1):
+        where = f"{path}:{line_no}" if suffix == ".jsonl" else f"{path}#{n}"
         if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
             report.skipped.append((where, 'a record needs a non-empty "text" string'))
             continue

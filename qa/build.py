@@ -135,7 +135,7 @@ def build_index(
                 summary.added += 1
             elif prev.get("hash") != article.hash:
                 summary.changed += 1
-            if reuse:
+            if reuse and old_vectors is not None:
                 summary.reused += 1
                 vectors.extend(old_vectors[r] for r in old_rows[article.id])
             else:
@@ -150,7 +150,7 @@ def build_index(
             raise QAError("the articles hold no sentences to index: check that the seed files contain prose")
         if not full and not to_embed and old_manifest.get("format") == FORMAT_VERSION and article_meta == old_articles and [a.id for a in report.articles] == list(old_articles):
             summary.unchanged = True
-            summary.version = store.current_version_path(index_dir).name
+            summary.version = getattr(store.current_version_path(index_dir), "name", "")
             summary.seconds = time.perf_counter() - started
             return summary
         if to_embed:
@@ -164,7 +164,7 @@ def build_index(
             tell("embed", min(batch_start + len(rows), len(to_embed)), len(to_embed))
         summary.embed_seconds = time.perf_counter() - embed_started
         summary.embedded = len(to_embed)
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, embedder.dim), np.float32)
+        matrix = np.vstack([v for v in vectors if v is not None]).astype(np.float32) if vectors else np.zeros((0, embedder.dim), np.float32)
         version = store.new_version_name()
         manifest = {
             "format": FORMAT_VERSION,

@@ -11,12 +11,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from qa.errors import QAError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, with where to look
+    def error(self, message: str) -> NoReturn:  # one line, with where to look
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -144,7 +145,9 @@ class _Phases:
     LABELS = {"split": ("splitting", "articles"), "embed": ("embedding", "sentences"), "write": ("writing the index", "")}
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar, self.phase, self.started = quiet, None, None, 0.0
+        self.quiet, self.started = quiet, 0.0
+        self.bar: Any = None
+        self.phase: str | None = None
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         import time
@@ -291,7 +294,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "data": args.data, "checkpoint": args.checkpoint, "out": args.out, "questions": args.questions, "layers": args.layers,
         "minutes": args.minutes, "seed": args.seed, "threads": args.threads, "device": args.device, "export_exit": args.export_exit,
     }
-    config = replace(TrainConfig(), **{k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None})
+    chosen: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
+    config = replace(TrainConfig(), **chosen)
     trainer = Trainer(config, resume=args.resume or args.export_only, log=lambda line: print(line, file=sys.stderr, flush=True))
     done = False if args.export_only else trainer.run()
     st = trainer.state

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -83,8 +83,8 @@ class MiniLMEmbedder:
         self._folder = folder
         self._cache_dir = cache_dir
         self._threads = threads
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None
+        self._tokenizer: Any = None
 
     def fingerprint(self) -> str:
         return MODEL_SHA256

@@ -144,7 +144,7 @@ class Retriever:
             hits = self.first_stage(query, k, query_vector)
         else:
             hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector), k)
-        if self.hop_depth > 0 and self.mode == "hybrid":
+        if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         return hits
 
@@ -182,12 +182,13 @@ class Retriever:
     def rerank(self, query: str, hits: list[Hit], k: int) -> list[Hit]:
         """Rescores the best `rerank_depth` hits with the cross-encoder; returns the best k."""
         top = hits[: self.rerank_depth]
-        if not top:
+        reranker = self.reranker
+        if not top or reranker is None:
             return hits[:k]
         titles = [_topic(self.index.articles.get(h.sentence.article_id, {})) for h in top]
-        logits = self.reranker.scores(query, [pair_text(t, h.sentence.text) for t, h in zip(titles, top)])
+        logits = reranker.scores(query, [pair_text(t, h.sentence.text) for t, h in zip(titles, top)])
         feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits)
-        final = fuse(feats, self.reranker.weights)
+        final = fuse(feats, reranker.weights)
         order = np.argsort(-final, kind="stable")
         reranked = [
             Hit(top[o].sentence, float(final[o]), top[o].position, {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o])})
@@ -198,19 +199,15 @@ class Retriever:
     def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences by the fused BM25/MiniLM signals alone (no reranker)."""
         n = len(self.index)
-        need_dense = self.mode in ("hybrid", "dense")
-        qvec = (query_vector if query_vector is not None else self.embed_query(query)) if need_dense else None
-        bm25_all = self.index.bm25_scores(query) if self.mode in ("hybrid", "bm25") else None
-        if self.mode == "bm25":
+        if self.mode == Mode.BM25:
+            bm25_all = self.index.bm25_scores(query)
             top = np.argsort(-bm25_all, kind="stable")[:k]
             return [Hit(self.index.sentences[i], float(bm25_all[i]), int(i), {"bm25": float(bm25_all[i])}) for i in top]
+        qvec = query_vector if query_vector is not None else self.embed_query(query)
         dense_ids, dense_scores = self.index.dense_search(qvec, min(n, max(k, self.candidates)))
-        if self.mode == "dense":
-            return [
-                Hit(self.index.sentences[i], float(s), int(i), {"dense": float(s)})
-                for i, s in zip(dense_ids[:k], dense_scores[:k])
-            ]
-        return self._fuse(qvec, bm25_all, dense_ids, k)
+        if self.mode == Mode.DENSE:
+            return [Hit(self.index.sentences[i], float(s), int(i), {"dense": float(s)}) for i, s in zip(dense_ids[:k], dense_scores[:k])]
+        return self._fuse(qvec, self.index.bm25_scores(query), dense_ids, k)
 
     def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int) -> list[Hit]:
         w = self.weights

@@ -56,8 +56,8 @@ class Assistant:
             current = self._retriever
             latest = current_version_path(self.settings.index_dir)
             if current is None or latest is None or latest != current.index.path:
-                self._retriever = self._load()
-            return self._retriever
+                self._retriever = current = self._load()
+            return current
 
     @property
     def index(self) -> Index:

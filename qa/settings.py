@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 from qa.errors import QAError
 
@@ -55,8 +55,9 @@ def default_home() -> Path:
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
-    seeds_dir: Path | None = None  # default: <home>/seeds
-    index_dir: Path | None = None  # default: <home>/indexes/default
+    # None means the default, filled in by __post_init__: <home>/seeds and <home>/indexes/default.
+    seeds_dir: Path = None  # type: ignore[assignment]
+    index_dir: Path = None  # type: ignore[assignment]
     retriever: str = "hybrid"  # hybrid | bm25 | dense (qa.retrieve.Mode)
     candidates: int = 100  # per signal, before fusion
     candidates_shown: int = 10  # hits the answer step looks at
@@ -102,7 +103,7 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then QA_* environment variables, then explicit overrides (flags)."""
         hints = get_type_hints(cls)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get(f"QA_{f.name.upper()}")
             if raw is not None:
@@ -110,7 +111,7 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
 
@@ -139,5 +140,5 @@ def _parse(name: str, raw: str, kind: object) -> object:
             return float(text)
         return text
     except ValueError:
-        expected = next(k.__name__ for k in kinds if k is not type(None))
+        expected = next(getattr(k, "__name__", str(k)) for k in kinds if k is not type(None))
         raise QAError(f"QA_{name.upper()}={raw!r} is not a valid {'boolean (1/0, true/false)' if bool in kinds else expected}") from None

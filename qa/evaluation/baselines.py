@@ -9,6 +9,7 @@ without an LLM would show it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from qa.articles import Article
 from qa.embed import Embedder
@@ -25,7 +26,7 @@ def _adapter(embedder: Embedder):
     from pydantic import PrivateAttr
 
     class EmbedderAdapter(BaseEmbedding):
-        _embedder: object = PrivateAttr()
+        _embedder: Any = PrivateAttr()
 
         def __init__(self, inner: Embedder) -> None:
             super().__init__(model_name=inner.name, embed_batch_size=64)

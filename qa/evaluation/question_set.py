@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from typing import Any
 
 from qa.evaluation.questions import EvalQuestion, Scored, score
 from qa.metrics import percentile
@@ -45,7 +46,7 @@ def summarize(rows: list[Scored]) -> dict:
     }
 
 
-Ask = Callable[[str, list[str]], object]  # (question, history) -> qa.answer.Answer
+Ask = Callable[[str, list[str]], Any]  # (question, history) -> qa.answer.Answer
 
 
 def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = True) -> dict:

@@ -174,10 +174,11 @@ def update_readme(readme: Path, reports: list[Path]) -> None:
     for report in reports:
         name = report.stem
         start, end = f"<!-- eval:{name} -->", f"<!-- /eval:{name} -->"
-        if start not in text:
+        if start not in text or end not in text[text.index(start):]:
             continue
         block = f"{start}\n{headline_table(report)}\n\n(from [{report}]({report}))\n{end}"
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _, b=block: b, text, flags=re.S)
+        at, stop = text.index(start), text.index(end, text.index(start)) + len(end)
+        text = text[:at] + block + text[stop:]
     readme.write_text(text, encoding="utf-8")
 
 

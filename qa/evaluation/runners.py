@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class Tally:
             self.both10.append(o.in_top(10))
 
     def metrics(self) -> dict:
-        def mean(xs: list) -> float | None:
+        def mean(xs: list) -> Any:
             return round(sum(map(float, xs)) / len(xs), 4) if xs else None
 
         out = {f"recall@{k}": round(recall_at(self.ranks, k), 4) for k in (1, 3, 5, 10)}
@@ -219,7 +220,7 @@ class NaiveMethod:
         )
 
 
-def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, settings) -> dict[str, object]:
+def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, settings) -> dict[str, Any]:
     """The runnable methods, by name, over one loaded benchmark index."""
     from qa.evaluation.baselines import NaiveLlamaIndex
     from qa.rerank import Reranker
@@ -227,7 +228,7 @@ def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, sett
 
     text_of = {(s.article_id, s.index): s.text for s in index.sentences}
     common = {"mode": settings.retriever, "candidates": settings.candidates}
-    make: dict[str, Callable[[], object]] = {
+    make: dict[str, Callable[[], Any]] = {
         "bm25": lambda: RetrieverMethod(Retriever(index, embedder, mode="bm25"), text_of),
         "dense": lambda: RetrieverMethod(Retriever(index, embedder, mode="dense"), text_of),
         "rrf": lambda: RetrieverMethod(Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method=Fusion.RRF)), text_of),
@@ -308,7 +309,7 @@ def abstention_check(pairs: list[tuple[float, float]], threshold: float) -> dict
     grid = np.round(np.arange(0.30, 1.21, 0.02), 2)
     best = max(grid, key=acc)
     return {
-        "roc_auc": round(roc_auc(pos, neg), 4),
+        "roc_auc": round(roc_auc(pos.tolist(), neg.tolist()), 4),
         "threshold": threshold,
         "balanced_accuracy_at_threshold": round(acc(threshold), 4),
         "false_abstention_at_threshold": round(float((pos < threshold).mean()), 4),

@@ -79,7 +79,7 @@ class GroupMaker:
             text = f" {norm(c.sentences[a][s].text)} "
             return (a, s) != gold and not any(x in text for x in answers)
 
-        mined = [tuple(h) for h in self.mined.get(q.qid, []) if usable(*h)]
+        mined: list[tuple[int, int]] = [(h[0], h[1]) for h in self.mined.get(q.qid, []) if usable(h[0], h[1])]
         if kind == PERTURBED:
             article = c.articles[q.article]
             ps, pe = paragraph_around(article.text, gold_sentence.start, gold_sentence.end)
@@ -109,7 +109,7 @@ class GroupMaker:
             add(x)
         if not negatives:
             return None
-        chosen = [gold] + negatives
+        chosen = [gold, *negatives]
         prefix = len(pair_text(c.title(q.article), ""))
         span = (q.span[0] + prefix, q.span[1] + prefix)
         return Group(q.question, tuple(self._text(*x) for x in chosen), (1.0,) + (0.0,) * len(negatives), True, span)

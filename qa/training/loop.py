@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,8 @@ class Trainer:
             changed = [k for k in FIXED if k in saved and _jsonable(getattr(config, k)) != saved[k] and getattr(config, k) != getattr(TrainConfig, k)]
             if changed:
                 raise QAError(f"--resume keeps the run's {', '.join(changed)}; drop those flags or start a new run with another --checkpoint")
-            config = replace(config, **{k: (tuple(saved[k]) if k == "exits" else saved[k]) for k in FIXED if k in saved})
+            kept: dict[str, Any] = {k: (tuple(saved[k]) if k == "exits" else saved[k]) for k in FIXED if k in saved}
+            config = replace(config, **kept)
         elif resume:
             raise QAError(f"nothing to resume in {self.folder}: no state.json there; run `qa train` without --resume to start")
         config = replace(config, exits=tuple(sorted({min(e, config.layers) for e in config.exits})))

@@ -43,7 +43,7 @@ def validate(trainer, n: int) -> dict:
         if twin is not None:
             twin_rows.append(len(pairs))
             pairs.append((twin.question, gold_text))
-    outputs: dict[int, list[np.ndarray]] = {}
+    outputs: dict[int, list[list]] = {}
     spans: list = []
     with torch.no_grad():
         for b in range(0, len(pairs), 64):
