@@ -55,7 +55,7 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     embedder = MiniLMEmbedder()
     build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
     index = load_index(index_dir, expected_model_sha256=embedder.fingerprint())
-    reranker = Reranker(settings.reranker_dir)
+    reranker = Reranker(settings.reranker_dir).warm_up()
     cache = index_dir / f"fusion-cache-{reranker.fingerprint[:12]}-{limit or 'all'}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
@@ -67,7 +67,7 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
 
     def candidates(q: str, hits: list) -> dict:
         logits = reranker.scores(q, [pair_text(titles[h.sentence.article_id], h.sentence.text) for h in hits])
-        retriever.with_coverage(q, hits)
+        hits = retriever.with_coverage(q, hits)
         feats = features(q, np.array([h.score for h in hits]), [h.signals for h in hits], [h.sentence.text for h in hits], logits)
         return {
             "feats": feats,

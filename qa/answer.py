@@ -199,7 +199,7 @@ def answer(
     qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
     hits = retriever.search(query, k=settings.candidates_shown, query_vector=qvec)
-    retriever.with_coverage(query, hits[:3])
+    hits = retriever.with_coverage(query, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
     result = compose(question, query, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
     t4 = time.perf_counter()

@@ -34,27 +34,19 @@ def cache_file(cache_dir: Path, weights_sha256: str) -> Path:
     return Path(cache_dir) / f"minilm-l6-{weights_sha256[:16]}-g{GRAPH_VERSION}.onnx"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cached_graph(model_folder: Path, cache_dir: Path, weights_sha256: str) -> Path:
     """The ONNX file for the packaged model: from the cache when its checksum holds, else
     written now (about a second) from the verified safetensors weights."""
     target = cache_file(cache_dir, weights_sha256)
+    from qa.embed import sha256_file, verify_weights
+
     sidecar = target.with_name(target.name + ".sha256")
     if target.is_file() and sidecar.is_file():
         try:
-            if sidecar.read_text(encoding="utf-8").strip() == _sha256(target):
+            if sidecar.read_text(encoding="utf-8").strip() == sha256_file(target):
                 return target
         except OSError:
             pass
-    from qa.embed import verify_weights
-
     verify_weights(model_folder, weights_sha256)
     data = build_graph(model_folder / "model.safetensors").SerializeToString()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -79,12 +79,23 @@ DEFAULT_WEIGHTS = {"rerank": 1.0, "first_stage": 1.0}
 
 
 class Reranker:
-    """Scores (question, sentence) pairs with the shipped cross-encoder."""
+    """Scores (question, sentence) pairs with the shipped cross-encoder.
+
+    The constructor only stores where the model is; `warm_up()` checks the card and the
+    sha256 and loads the session (called on first use, or by the owner to fail early)."""
 
     def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int | None = None) -> None:
+        self.folder = Path(folder)
+        self.threads = threads
+        self._loaded = False
+
+    def warm_up(self) -> Reranker:
+        """Checks and loads the model; a RerankerProblem says how to restore it."""
+        if self._loaded:
+            return self
         from qa.embed import model_path, sha256_file
 
-        folder = Path(folder)
+        folder = self.folder
         try:
             shown = folder.resolve().relative_to(Path.cwd())
         except ValueError:
@@ -96,15 +107,18 @@ class Reranker:
             card = json.loads(card_path.read_text(encoding="utf-8"))
             model_file = folder / card["model"]
             expected = card["sha256"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise RerankerProblem(f"{card_path} is damaged; restore it with `git checkout -- {shown}`") from None
         if not model_file.is_file() or sha256_file(model_file) != expected:
             raise RerankerProblem(
                 f"reranker weights {model_file} are missing or fail their sha256 check; restore them with `git checkout -- {shown}`"
             )
+        weights = card.get("fusion", DEFAULT_WEIGHTS)
+        if not isinstance(weights, dict) or any(k not in FEATURES or not isinstance(v, (int, float)) for k, v in weights.items()):
+            raise RerankerProblem(f"{card_path}: 'fusion' must map feature names ({', '.join(FEATURES)}) to numbers")
         from qa.runtime import ort_options
 
-        options = ort_options(threads)
+        options = ort_options(self.threads)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -114,17 +128,16 @@ class Reranker:
         self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
         self.tokenizer.no_padding()
         self.card = card
-        weights = card.get("fusion", DEFAULT_WEIGHTS)
-        if not isinstance(weights, dict) or any(k not in FEATURES or not isinstance(v, (int, float)) for k, v in weights.items()):
-            raise RerankerProblem(f"{card_path}: 'fusion' must map feature names ({', '.join(FEATURES)}) to numbers")
         self.weights = {k: float(v) for k, v in weights.items()}
         self.fingerprint = expected
         self.outputs = [o.name for o in self.session.get_outputs()]
+        self._loaded = True
+        return self
 
     @property
     def reads_answers(self) -> bool:
         """True for a reader (card format 2): it also gives answer probabilities and spans."""
-        return "answer" in self.outputs
+        return "answer" in self.warm_up().outputs
 
     def scores(self, question: str, passages: list[str], batch: int = 8) -> np.ndarray:
         """One rank logit per passage (a title-prefixed sentence, see `pair_text`)."""
@@ -141,6 +154,7 @@ class Reranker:
         n = len(passages)
         if not n:
             return Reading(np.zeros(0), None, [])
+        self.warm_up()
         enc = self.tokenizer.encode_batch([(question, p) for p in passages])
         ids, types = [e.ids for e in enc], [e.type_ids for e in enc]
         order = sorted(range(n), key=lambda i: len(ids[i]))

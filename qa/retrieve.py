@@ -15,7 +15,7 @@ cross-encoder and re-sorted; the fused score stays in signals["first_stage"].
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -116,13 +116,14 @@ class Retriever:
         return prev, nxt
 
     def with_coverage(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """Adds signals["coverage"]: the share of the query's terms found in each hit's sentence."""
+        """The same hits with signals["coverage"]: the share of the query's terms in each sentence."""
         if not hits:
             return hits
         q_terms, *sent_terms = self.index.terms([query] + [h.sentence.text for h in hits])
-        for h, terms in zip(hits, sent_terms):
-            h.signals["coverage"] = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-        return hits
+        return [
+            replace(h, signals={**h.signals, "coverage": len(q_terms & terms) / len(q_terms) if q_terms else 0.0})
+            for h, terms in zip(hits, sent_terms)
+        ]
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]

@@ -43,7 +43,7 @@ class Assistant:
 
     def _load(self) -> Retriever:
         if self._reranker is None and self.settings.rerank_depth > 0:
-            self._reranker = Reranker(self.settings.reranker_dir)
+            self._reranker = Reranker(self.settings.reranker_dir).warm_up()
         index = load_index(self.settings.index_dir, expected_model_sha256=self.embedder.fingerprint())
         return Retriever(
             index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights,

@@ -202,17 +202,17 @@ def test_a_changed_byte_in_the_weights_is_refused(shipped_copy: Path):
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
     with pytest.raises(RerankerProblem, match="sha256"):
-        Reranker(shipped_copy)
+        Reranker(shipped_copy).warm_up()
 
 
 def test_missing_or_damaged_card_says_how_to_restore(shipped_copy: Path):
     card = shipped_copy / "reranker.json"
     card.write_text("{not json", encoding="utf-8")
     with pytest.raises(RerankerProblem, match="damaged"):
-        Reranker(shipped_copy)
+        Reranker(shipped_copy).warm_up()
     card.unlink()
     with pytest.raises(RerankerProblem, match="not found.*git checkout"):
-        Reranker(shipped_copy)
+        Reranker(shipped_copy).warm_up()
 
 
 def test_unknown_fusion_feature_is_refused(shipped_copy: Path):
@@ -221,7 +221,7 @@ def test_unknown_fusion_feature_is_refused(shipped_copy: Path):
     card["fusion"] = {"telepathy": 1.0}
     card_path.write_text(json.dumps(card), encoding="utf-8")
     with pytest.raises(RerankerProblem, match="fusion"):
-        Reranker(shipped_copy)
+        Reranker(shipped_copy).warm_up()
 
 
 def test_ask_with_a_broken_reranker_is_one_line(shipped_copy: Path, monkeypatch, capsys, tmp_path: Path):

@@ -134,7 +134,7 @@ def test_train_checkpoints_resumes_and_exports(tiny_data: Path, capsys):
     assert [p["step"] for p in state["loss_curve"]] == [1, 2]
     card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
     assert card["format"] == 2 and card["layers"] == 2 and card["training"]["step"] == 2
-    r = Reranker(out)  # loads, and its checksum holds
+    r = Reranker(out).warm_up()  # loads, and its checksum holds
     reading = r.read("When did the harbour open?", ["Harbour: The harbour opened in 1901.", "Bridge: It carries six lanes."])
     assert reading.logits.shape == (2,) and np.isfinite(reading.logits).all()
     assert reading.answer is not None and ((reading.answer > 0) & (reading.answer < 1)).all()

@@ -179,7 +179,7 @@ class QaMethod:
         r = self.retriever
         t = time.perf_counter()
         hits = r.search(q.question, k=10, query_vector=qvec)
-        r.with_coverage(q.question, hits[:3])
+        hits = r.with_coverage(q.question, hits[:3]) + hits[3:]
         ans = compose(q.question, q.question, hits, self.articles, self.settings)
         ms = (time.perf_counter() - t) * 1000 + embed_ms
         if self.check:  # not timed
@@ -234,7 +234,7 @@ def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, sett
         "rrf": lambda: RetrieverMethod(Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method=Fusion.RRF)), text_of),
         "hybrid": lambda: RetrieverMethod(Retriever(index, embedder, **common), text_of),
         "qa": lambda: QaMethod(
-            Retriever(index, embedder, **common, reranker=Reranker(settings.reranker_dir) if settings.rerank_depth > 0 else None,
+            Retriever(index, embedder, **common, reranker=Reranker(settings.reranker_dir).warm_up() if settings.rerank_depth > 0 else None,
                       rerank_depth=settings.rerank_depth, hop_depth=settings.hop_depth),
             index.articles, settings, text_of, abstention_check=bench.name == "squad",
         ),
