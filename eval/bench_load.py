@@ -24,14 +24,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from qa_ui.app import build_app  # noqa: E402
-from qa_ui.background import Server  # noqa: E402
-
 from qa.evaluation.questions import load_questions  # noqa: E402
 from qa.evaluation.reports import emit_benchmark, machine_description  # noqa: E402
 from qa.metrics import percentile  # noqa: E402
 from qa.service import Assistant  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa_ui.app import build_app  # noqa: E402
+from qa_ui.background import Server  # noqa: E402
 
 KEYS = {"question", "answer", "abstained", "citations", "timings_ms"}
 

@@ -193,7 +193,8 @@ def answer(
     """
     t0 = time.perf_counter()
     question = check_question(question, settings)
-    history = [check_question(h, settings) for h in history if isinstance(h, str) and h.strip()]
+    turns = [h if isinstance(h, str) else h.get("question") if isinstance(h, dict) else None for h in history]
+    history = [check_question(t, settings) for t in turns if isinstance(t, str) and t.strip()]
     query = contextualize(question, history)
     t1 = time.perf_counter()
     qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None

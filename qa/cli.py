@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     s.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed to bind beyond loopback safely)")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests addressed to this host name (repeatable; loopback names always work)")
 
     t = sub.add_parser("train", help="train the reader (reranker + answer + span heads) on SQuAD v1.1 train; resumable (docs/reranker.md)")
     t.add_argument("--data", type=Path, metavar="DIR", help="folder with paragraphs.jsonl and questions.jsonl (default: ../shared/data/squad-v1.1-train)")
@@ -280,9 +282,9 @@ def _eval_benchmark(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from qa_ui.app import serve
+    from qa_ui.server import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, auth=args.auth)
+    return serve(_settings(args), host=args.host, port=args.port, auth=args.auth, allow_hosts=args.allow_host)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -54,11 +54,10 @@ def main() -> int:
     assert qa(["ask", "Who attended the Riyadh talks?", "--index", index, "--json"]) == 0
     assert qa(["eval", "--questions", str(ROOT / "eval" / "questions" / "seed.jsonl"), "--index", index, "--limit", "5", "--json"]) == 0
 
-    from qa_ui.app import build_app
-    from qa_ui.background import Server
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.app import build_app
+    from qa_ui.background import Server
 
     with Server(build_app(Assistant(Settings(index_dir=Path(index))))) as server:
         req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who attended the Riyadh talks?"}).encode(),

@@ -74,11 +74,10 @@ def test_damaged_index_through_cli_and_server(tmp_path: Path, tiny_seeds: Path, 
     err = capsys.readouterr().err
     assert code == 3 and victim in err and "qa build --full" in err and err.count("\n") == 1
 
-    from qa_ui.app import build_app
-    from qa_ui.background import Server
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.app import build_app
+    from qa_ui.background import Server
 
     with Server(build_app(Assistant(Settings(index_dir=tiny_index), embedder=real_embedder))) as server:
         req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),
@@ -96,10 +95,9 @@ def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path
     import time
 
     import qa_ui.app as app_module
-    from qa_ui.background import Server
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.background import Server
 
     class Slow(FakeEmbedder):
         def encode(self, texts, show_progress=False):

@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from qa_ui.background import Server
 
+from qa_ui.background import Server
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -44,10 +44,9 @@ def ui_index(tmp_path_factory, real_embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def server(ui_index, real_embedder):
-    from qa_ui.app import build_app
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder))) as s:
         yield s
@@ -196,10 +195,9 @@ def test_no_files_outside_the_app(server):
 
 
 def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
-    from qa_ui.app import build_app
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=tmp_path / "none"), embedder=real_embedder))) as s:
         pg = browser.new_page()
@@ -216,10 +214,9 @@ def test_missing_index_page_says_run_build(browser, tmp_path, real_embedder):
 def test_auth_protects_page_and_api(ui_index, real_embedder):
     import base64
 
-    from qa_ui.app import build_app
-
     from qa.service import Assistant
     from qa.settings import Settings
+    from qa_ui.app import build_app
 
     with Server(build_app(Assistant(Settings(index_dir=ui_index), embedder=real_embedder), auth=("ann", "s3cret"))) as s:
         code, _ = _post(s.url + "/api/ask", {"question": "Who attended?"})

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from qa_ui.app import _is_loopback, md_escape, parse_auth, reply_markdown, sources_html, user_turns
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
+from qa_ui.app import md_escape, reply_markdown, sources_html, user_turns
+from qa_ui.server import _is_loopback, parse_auth
 
 EVIL = 'He said <script>alert(1)</script> and <img src=x onerror="x()"> [click](javascript:alert(1))'
 
@@ -75,53 +76,3 @@ def test_auth_flag_and_loopback():
             parse_auth(bad)
     assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.5")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_serve_warns_beyond_loopback_without_auth(monkeypatch, capsys):
-    import qa_ui.app as app_module
-    import uvicorn
-
-    from qa.settings import Settings
-
-    class Stub:
-        def __init__(self, settings):
-            pass
-
-        def warm_up(self):
-            raise QAError("no index at x; run `qa build` first")
-
-    served = []
-    monkeypatch.setattr(app_module, "Assistant", Stub)
-    monkeypatch.setattr(app_module, "build_app", lambda assistant, auth: ("app", auth))
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: served.append((app, host, port)))
-    port = _free_port()
-    assert app_module.serve(Settings(), host="0.0.0.0", port=port) == 0
-    err = capsys.readouterr().err
-    assert "warning: serving on 0.0.0.0 without --auth" in err and "run `qa build`" in err
-    assert served == [(("app", None), "0.0.0.0", port)]
-    app_module.serve(Settings(), host="0.0.0.0", port=port, auth="ann:pw")
-    assert "without --auth" not in capsys.readouterr().err
-    app_module.serve(Settings(), host="127.0.0.1", port=port)
-    assert "without --auth" not in capsys.readouterr().err
-
-
-def test_serve_refuses_a_taken_port_and_a_bad_one():
-    import socket
-
-    from qa_ui.app import check_can_listen
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        with pytest.raises(QAError, match="cannot listen on 127.0.0.1"):
-            check_can_listen("127.0.0.1", s.getsockname()[1])
-    with pytest.raises(QAError, match="use 1-65535"):
-        check_can_listen("127.0.0.1", 70000)

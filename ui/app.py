@@ -1,4 +1,4 @@
-"""The browser chat: Gradio page plus a JSON API, on one FastAPI app. Rendering only.
+"""The browser chat: the Gradio page, mounted on the JSON API's app (ui/api.py). Rendering only.
 
 Everything about answering lives in the `qa` library; this module turns an `Answer` into
 a chat message (quoted sentences with numbered markers) and a sources panel (each cited
@@ -6,32 +6,25 @@ sentence highlighted inside its paragraph, under the article's title, source and
 
 - All article text and questions are escaped before they reach the page: nothing from an
   article or a question can add markup, links or scripts.
-- `POST /api/ask` takes {"question": str, "history": [str, ...]} and returns the object
-  `qa ask --json` prints; `GET /api/status` returns the index status. The Gradio chat
-  endpoint is named "chat" for gradio_client.
+- The Gradio chat endpoint is named "chat" for gradio_client.
 - Gradio's queue runs at most `Settings.concurrency` answers at once (answering is CPU-bound
-  and this is a 2-core laptop tool) and holds at most `Settings.queue_size` waiting requests; beyond
-  that a request is refused at once instead of piling up. `/api/ask` has the same bounds.
+  and this is a 2-core laptop tool) and holds at most `Settings.queue_size` waiting requests;
+  beyond that a request is refused at once instead of piling up. `/api/ask` has the same bounds.
+- Starting the server is ui/server.py's job.
 """
 
 from __future__ import annotations
 
 import html
-import ipaddress
 import os
 import re
-import sys
-from collections.abc import Iterator
-
-from fastapi import FastAPI, Request  # module level: FastAPI resolves annotations here
-from fastapi.responses import JSONResponse
+from collections.abc import Collection, Iterator
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
 from qa.query import suggest_questions
 from qa.sentences import paragraph_around
 from qa.service import Assistant
-from qa.settings import Settings
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
@@ -202,128 +195,20 @@ def build_blocks(assistant: Assistant):
     return demo
 
 
-def build_app(assistant: Assistant, auth: tuple[str, str] | None = None):
-    """The FastAPI app: the JSON API plus the Gradio page mounted at /."""
-    import base64
-    import secrets
+def build_app(assistant: Assistant, auth: tuple[str, str] | None = None, hosts: Collection[str] | None = (), origins: Collection[str] | None = None):
+    """The whole app: the JSON API (ui/api.py) with the Gradio page mounted at /, behind the Guard.
 
+    `hosts`: names served besides the loopback ones (None: any host, for a wildcard bind);
+    `origins`: other origins allowed to call it."""
     _offline_env()
     import gradio as gr
 
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    import anyio
+    from qa_ui.api import Guard, build_api
 
-    # The JSON API gets the same bounds as Gradio's queue: `concurrency` answers at once,
-    # at most `queue_size` waiting; beyond that it answers 503 at once.
-    concurrency, queue_size = assistant.settings.concurrency, assistant.settings.queue_size
-    limiter = anyio.CapacityLimiter(concurrency)
-    waiting = {"n": 0}
-
-    def authorized(request: Request) -> bool:
-        if auth is None:
-            return True
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return secrets.compare_digest(user, auth[0]) and secrets.compare_digest(password, auth[1])
-
-    def denied() -> JSONResponse:
-        return JSONResponse({"error": "login required (HTTP basic auth)"}, status_code=401, headers={"WWW-Authenticate": "Basic"})
-
-    @app.post("/api/ask")
-    async def api_ask(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return denied()
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "body must be JSON: {\"question\": \"...\", \"history\": [\"...\"]}"}, status_code=400)
-        if not isinstance(body, dict) or not isinstance(body.get("question"), str):
-            return JSONResponse({"error": "'question' must be a string"}, status_code=400)
-        history = body.get("history", [])
-        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-            return JSONResponse({"error": "'history' must be a list of strings (earlier questions, oldest first)"}, status_code=400)
-        if waiting["n"] >= queue_size + concurrency:
-            return JSONResponse({"error": "busy: too many questions waiting; try again in a moment"}, status_code=503)
-        waiting["n"] += 1
-        try:
-            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(body["question"], history=history), limiter=limiter)
-        except QAError as exc:
-            code = 503 if exc.exit_code == 3 else 400
-            return JSONResponse({"error": str(exc)}, status_code=code)
-        finally:
-            waiting["n"] -= 1
-        return JSONResponse(ans.to_dict())
-
-    @app.get("/api/status")
-    async def api_status(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return denied()
-        try:
-            s = assistant.status()
-        except QAError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=503)
-        return JSONResponse({"articles": s.articles, "sentences": s.sentences, "built_at": s.built_at, "model": s.model, "version": s.version})
-
+    app = build_api(assistant, auth)
     demo = build_blocks(assistant)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app, demo, path="/", auth=auth, css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"],
-        show_error=False, mcp_server=False,
+        show_error=False, mcp_server=False, max_file_size="1mb",
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise QAError("--auth must be USER:PASSWORD, both non-empty")
-    return user, password
-
-
-def check_can_listen(host: str, port: int) -> None:
-    """Fails at once, in one line, when the address cannot be bound (port taken, bad host)."""
-    import socket
-
-    if not 0 < port < 65536:
-        raise QAError(f"--port {port} is not a port number; use 1-65535")
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, _, _, _, addr = infos[0]
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(addr)
-    except OSError as exc:
-        raise QAError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); is another `qa serve` running? pass --port") from None
-
-
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None) -> int:
-    """`qa serve`: warm up, then serve the page and the API until interrupted."""
-    import uvicorn
-
-    credentials = parse_auth(auth)
-    check_can_listen(host, port)
-    if not _is_loopback(host) and credentials is None:
-        print(f"warning: serving on {host} without --auth: anyone who can reach this address can read the articles", file=sys.stderr)
-    assistant = Assistant(settings)
-    try:
-        assistant.warm_up()
-    except QAError as exc:
-        print(f"warning: {exc} (the page will say so until an index exists)", file=sys.stderr)
-    app = build_app(assistant, credentials)
-    print(f"qa chat on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-    return 0
+    return Guard(mounted, hosts=hosts, origins=origins)
