@@ -116,6 +116,12 @@ def bench_serve(tree: Path, index: Path) -> dict:
                         break
             except OSError:
                 time.sleep(0.05)
+        page = None
+        while page is None and time.perf_counter() - t0 < 180:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+                if b"qa is starting" not in r.read():
+                    page = time.perf_counter() - t0
+            time.sleep(0.05 if page is None else 0)
         for _ in range(20):
             req = urllib.request.Request(f"http://127.0.0.1:{port}/api/ask", data=body, headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=30).read()
@@ -123,7 +129,7 @@ def bench_serve(tree: Path, index: Path) -> dict:
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"start_to_first_answer_s": round(first, 2) if first else None, "rss_mb": round(rss)}
+    return {"start_to_first_answer_s": round(first, 2) if first else None, "start_to_page_s": round(page, 2) if page else None, "rss_mb": round(rss)}
 
 
 def bench_variant(tree: Path, tmp: Path) -> dict:
@@ -188,6 +194,7 @@ def main() -> int:
     rows = [
         ("cold `qa ask` median / max s (5 runs)", lambda r: f"{r['cold_ask_median_s']} / {r['cold_ask_max_s']}"),
         ("`qa serve` launch to first answer s", lambda r: f"{r['start_to_first_answer_s']}"),
+        ("`qa serve` launch to the chat page s", lambda r: f"{r['start_to_page_s']}"),
         ("serving process RSS MB after 20 questions (seed index)", lambda r: f"{r['rss_mb']}"),
         ("no-op `qa build` s (new version written?)", lambda r: f"{r['noop_build_s']} ({'yes' if r['noop_new_version'] else 'no'})"),
         ("warm ask p50 / p95 ms, 50 seed questions", lambda r: f"{r['warm']['seed']['p50']} / {r['warm']['seed']['p95']}"),

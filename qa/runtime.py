@@ -42,7 +42,7 @@ def prepare(threads: int | None = None) -> int:
             from qa.settings import Settings
 
             threads = Settings.from_env().threads
-        _state["threads"] = max(1, threads)
+        _state["threads"] = max(1, min(threads, os.cpu_count() or 1))
         if "numpy" not in sys.modules:
             for key in _THREAD_ENV:
                 os.environ.setdefault(key, str(_state["threads"]))

@@ -79,8 +79,10 @@ class Settings:
     # Serving: answers computed at once, and requests allowed to wait (ui/app.py).
     concurrency: int = 2
     queue_size: int = 64
-    # Threads for onnxruntime, FAISS, BLAS and torch (qa/runtime.py); measured in docs/design.md.
-    threads: int = 1
+    # Threads for onnxruntime, FAISS, BLAS and torch (qa/runtime.py), at most the CPU count.
+    # 2 was faster than 1 on the 2-core machine, idle and beside two busy processes
+    # (eval/reports/bench-ask.md).
+    threads: int = 2
     # Where qa keeps files it derives from installed packages (the MiniLM ONNX graph).
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa")
     debug: bool = False  # QA_DEBUG=1: tracebacks for internal errors
