@@ -4,8 +4,13 @@ Formats: `.txt` and `.md` (the text as written); `.html`/`.htm` (a saved web pag
 text, title, date and site name, boilerplate dropped, by trafilatura; offsets then index that
 extracted text, paragraphs separated by blank lines); `.json` (one record or a list of
 records) and `.jsonl` (one record a line), a record being {"text": str, and optionally
-"title", "date", "url", "source", "id": str}. A record's id is its "id" or `<file stem>#<n>`
-(n counts records from 1); its source is "source" or the host of "url".
+"title", "date", "url", "source", "id": str}.
+
+Ids: a file's article id is its path under the seeds folder, extension included
+(`story.txt`, `world/talks.md`), so ids are unique and do not change when other files are
+added; a record's is `<file>#<its "id">`, else `<file>#<line>` (JSON Lines) or `<file>#<n>`
+(the n-th record of a JSON list). A
+record's source is "source" or the host of "url". Which files are read: `scan_seeds`.
 
 An article keeps its original text untouched so that every character offset we cite points
 into what the user dropped in. Title, source and date are read from the text where it shows
@@ -19,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, replace
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -79,8 +85,23 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+
+
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
-    """Returns (text, warning); text is None when the bytes are not text at all."""
+    """Returns (text, warning); text is None when the bytes are not text at all.
+
+    UTF-8 (with or without a BOM); UTF-16 and UTF-32 when a byte-order mark says so (they are
+    full of NUL bytes, so they must be recognised before the binary check); else Windows-1252."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(encoding), None
+            except UnicodeDecodeError:
+                return None, f"starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()}"
     if b"\x00" in raw[:8192]:
         return None, "binary file (NUL bytes)"
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -206,27 +227,46 @@ def _from_html(article_id: str, html: str, path: str) -> Article | None:
                         (data.get("date") or "").strip(), path)
 
 
-def _from_records(stem: str, raw: str, path: str, suffix: str, report: ReadReport) -> list[Article | None]:
-    """Articles from JSON/JSONL records; a bad record is named (file:line) and skipped."""
+def file_id(rel: str) -> str:
+    """An article id from a file's path under the seeds folder (with its extension): unique and
+    stable whatever else is added. '#' separates a record's id, so a '#' in a path is escaped."""
+    return rel.replace("%", "%25").replace("#", "%23")
+
+
+def _json(text: str) -> object:
+    """json.loads that turns over-deep nesting and over-long numbers into ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _from_records(rel: str, raw: str, suffix: str, report: ReadReport) -> list[Article | None]:
+    """Articles from JSON/JSONL records; a bad record is named (file:line) and skipped.
+
+    A record's id is `<file>#<its "id">`, else `<file>#<line>` in JSON Lines and `<file>#<n>`
+    in a JSON list (n counts records from 1); a repeated "id" in one file gets `~2`, `~3`…
+    in file order."""
     records: list[tuple[int, object]] = []
     if suffix == ".jsonl":
         for number, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                records.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                report.skipped.append((f"{path}:{number}", f"not valid JSON ({exc.msg})"))
+                records.append((number, _json(line)))
+            except ValueError as exc:
+                report.skipped.append((f"{rel}:{number}", f"not valid JSON ({getattr(exc, 'msg', exc)})"))
     else:
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            report.skipped.append((f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})"))
+            data = _json(raw)
+        except ValueError as exc:
+            report.skipped.append((f"{rel}:{getattr(exc, 'lineno', 1)}", f"not valid JSON ({getattr(exc, 'msg', exc)})"))
             return []
         records = [(1, r) for r in data] if isinstance(data, list) else [(1, data)]
     out: list[Article | None] = []
+    used: set[str] = set()
     for n, (line_no, rec) in enumerate(records, start=1):
-        where = f"{path}:{line_no}" if suffix == ".jsonl" else f"{path}#{n}"
+        where = f"{rel}:{line_no}" if suffix == ".jsonl" else f"{rel}#{n}"
         if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or not rec["text"].strip():
             report.skipped.append((where, 'a record needs a non-empty "text" string'))
             continue
@@ -235,36 +275,99 @@ def _from_records(stem: str, raw: str, path: str, suffix: str, report: ReadRepor
             report.skipped.append((where, f"fields must be strings: {', '.join(bad)}"))
             continue
         source = rec.get("source") or (urlparse(rec["url"]).hostname or "" if rec.get("url") else "")
-        out.append(make_article(rec.get("id") or f"{stem}#{n}", rec["text"], rec.get("title", ""), source, rec.get("date", ""), where))
+        rid = f"{file_id(rel)}#{rec.get('id') or (line_no if suffix == '.jsonl' else n)}"
+        base, k = rid, 2
+        while rid in used:
+            rid, k = f"{base}~{k}", k + 1
+        used.add(rid)
+        out.append(make_article(rid, rec["text"], rec.get("title", ""), source, rec.get("date", ""), where))
     return out
 
 
+def scan_seeds(seeds_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files to read under `seeds_dir`, sorted, and every entry passed over with why.
+
+    Policy: subfolders are walked; symbolic links are followed only when they point inside
+    the seeds folder (a link to /etc/passwd is not an article); broken links, link loops,
+    hidden files and folders (`.DS_Store`, `.git`), and anything that is not a regular file
+    (a FIFO, a socket, a device) are skipped and named."""
+    root = seeds_dir.resolve()
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs: set[Path] = set()
+
+    def walk(folder: Path) -> None:
+        real = folder.resolve()
+        if real in seen_dirs:
+            skipped.append((str(folder.relative_to(seeds_dir)), "a folder link loop"))
+            return
+        seen_dirs.add(real)
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            skipped.append((str(folder.relative_to(seeds_dir)) if folder != seeds_dir else ".", f"cannot list it ({exc.strerror or exc})"))
+            return
+        for path in entries:
+            rel = str(path.relative_to(seeds_dir))
+            if path.name.startswith("."):
+                skipped.append((rel, "hidden file or folder"))
+                continue
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    skipped.append((rel, "broken link (or a link loop)"))
+                    continue
+                if not target.is_relative_to(root):
+                    skipped.append((rel, "links outside the seeds folder; copy the file in instead"))
+                    continue
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                skipped.append((rel, f"cannot read it ({exc.strerror or exc})"))
+                continue
+            if stat.S_ISDIR(mode):
+                walk(path)
+            elif stat.S_ISREG(mode):
+                files.append(path)
+            else:
+                skipped.append((rel, "not a regular file (a FIFO, socket or device)"))
+
+    walk(seeds_dir)
+    return files, skipped
+
+
 def iter_seed_files(seeds_dir: Path) -> list[Path]:
-    return sorted(p for p in seeds_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return scan_seeds(seeds_dir)[0]
 
 
 def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
     """Reads every supported file under `seeds_dir`.
 
     Args:
-        seeds_dir: the folder of article files (subfolders are walked).
+        seeds_dir: the folder of article files (subfolders are walked; scan_seeds says which).
         max_bytes: files larger than this are skipped with a reason.
     Returns:
         A `ReadReport`; unreadable files are listed in it, never raised.
     """
     report = ReadReport()
+    files, report.skipped = scan_seeds(seeds_dir)
     seen_hash: dict[str, str] = {}
-    seen_id: set[str] = set()
-    for path in iter_seed_files(seeds_dir):
+    for path in files:
         rel = str(path.relative_to(seeds_dir))
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
             report.skipped.append((rel, f"unsupported file type {path.suffix or '(none)'!r}"))
             continue
-        size = path.stat().st_size
-        if size > max_bytes:
-            report.skipped.append((rel, f"larger than {max_bytes // (1024 * 1024)} MB"))
+        try:
+            if path.stat().st_size > max_bytes:
+                report.skipped.append((rel, f"larger than {max_bytes // (1024 * 1024)} MB"))
+                continue
+            raw = path.read_bytes()
+        except OSError as exc:  # deleted or made unreadable while the folder was read
+            report.skipped.append((rel, f"could not be read ({exc.strerror or exc}); it may have been moved or deleted"))
             continue
-        text, warning = _decode(path.read_bytes())
+        text, warning = _decode(raw)
         if text is None:
             report.skipped.append((rel, warning or "unreadable"))
             continue
@@ -273,24 +376,19 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
         if not text.strip():
             report.skipped.append((rel, "empty file"))
             continue
-        stem = path.stem if path.parent == seeds_dir else str(path.relative_to(seeds_dir).with_suffix(""))
-        suffix = path.suffix.lower()
         if suffix in (".html", ".htm"):
-            found = [_from_html(stem, text, rel)]
+            found = [_from_html(file_id(rel), text, rel)]
         elif suffix in (".json", ".jsonl"):
-            found = _from_records(stem, text, rel, suffix, report)
+            found = _from_records(rel, text, suffix, report)
         else:
-            found = [parse_article(stem, text, path=rel)]
+            found = [parse_article(file_id(rel), text, path=rel)]
         for article in found:
             if article is None:
                 report.skipped.append((rel, "no article text found"))
                 continue
-            if article.id in seen_id:
-                article = replace(article, id=article.path)
             if article.hash in seen_hash:
                 report.duplicates.append((article.path, seen_hash[article.hash]))
                 continue
             seen_hash[article.hash] = article.id
-            seen_id.add(article.id)
             report.articles.append(article)
     return report

@@ -31,7 +31,7 @@ from qa.articles import Article, ReadReport, suffix_list
 from qa.backends import EXACT_UP_TO, DenseIndex, LexicalIndex, lexical_text
 from qa.embed import Embedder
 from qa.errors import IndexProblem, QAError
-from qa.sentences import SPLITTER_VERSION, Sentence, split_article
+from qa.sentences import MAX_SENTENCE_CHARS, SPLITTER_VERSION, Sentence, split_article
 
 FORMAT_VERSION = 1
 EMBED_CHUNK = 2048  # sentences per encode call: big enough to batch well, small enough for a progress bar
@@ -128,7 +128,10 @@ def build_index(
         article_meta: dict[str, dict] = {}
         for n, article in enumerate(report.articles):
             tell("split", n, len(report.articles))
-            sentences_of = split(article)
+            cut: list[int] = []
+            sentences_of = split_article(article, cut) if split is split_article else split(article)
+            if cut:
+                summary.warnings.append((article.path or article.id, f"{len(cut)} over-long sentence(s) cut into pieces of at most {MAX_SENTENCE_CHARS:,} characters"))
             prev = old_articles.get(article.id)
             reuse = not full and old_vectors is not None and prev is not None and prev.get("hash") == article.hash and len(old_rows.get(article.id, [])) == len(sentences_of)
             if prev is None:

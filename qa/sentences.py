@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qa.articles import Article
 
-SPLITTER_VERSION = "punkt+news-1"
+SPLITTER_VERSION = "punkt+news-2"  # 2: sentences capped at MAX_SENTENCE_CHARS
+MAX_SENTENCE_CHARS = 1000
 
 _ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
@@ -97,18 +98,41 @@ def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def split_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _cap(text: str, spans: list[tuple[int, int]], cut: list[int] | None = None, limit: int | None = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """Sentences over MAX_SENTENCE_CHARS cut into pieces at the last space before the limit
+    (a hard cut where there is none): a 10 MB run without a full stop would otherwise be one
+    "sentence" that every search and every reply drags along. `cut` counts the cuts."""
+    if limit is None:
+        return spans
+    out = []
+    for s, e in spans:
+        while e - s > limit:
+            space = text.rfind(" ", s + limit // 2, s + limit)
+            stop = space if space > s else s + limit
+            out.append((s, stop))
+            if cut is not None:
+                cut.append(s)
+            s = stop + 1 if space > s else stop
+            while s < e and text[s].isspace():
+                s += 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def split_paragraph(text: str, start: int, end: int, cut: list[int] | None = None, limit: int | None = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
     """Sentence spans inside one paragraph, as absolute offsets."""
     spans = [(start + s, start + e) for s, e in _punkt().span_tokenize(text[start:end])]
-    return _repair(text, spans)
+    return _cap(text, _repair(text, spans), cut, limit)
 
 
-def split_article(article: Article) -> list[Sentence]:
-    """Every sentence of the article's body, in reading order."""
+def split_article(article: Article, cut: list[int] | None = None, limit: int | None = MAX_SENTENCE_CHARS) -> list[Sentence]:
+    """Every sentence of the article's body, in reading order; `cut` collects the offsets
+    where an over-long sentence was cut (`limit` None: never cut)."""
     body_start, body_end = article.body_span()
     sentences: list[Sentence] = []
     for p, (ps, pe) in enumerate(paragraph_spans(article.text, body_start, body_end)):
-        for s, e in split_paragraph(article.text, ps, pe):
+        for s, e in split_paragraph(article.text, ps, pe, cut, limit):
             sentences.append(
                 Sentence(article.id, len(sentences), p, s, e, article.text[s:e])
             )

@@ -70,8 +70,14 @@ class Assistant:
         if retriever.reranker is not None:
             retriever.reranker.scores("warm up", ["warm up"])
 
-    def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
-        return answer(question, self.retriever(), self.settings, history=history)
+    def ask(self, question: str, history: list | tuple = ()) -> Answer:
+        return self.ask_with_index(question, history)[0]
+
+    def ask_with_index(self, question: str, history: list | tuple = ()) -> tuple[Answer, Index]:
+        """The answer and the index version it came from (its articles render the sources: a
+        rebuild finishing meanwhile must not mix the new version's text into the old answer)."""
+        retriever = self.retriever()
+        return answer(question, retriever, self.settings, history=history), retriever.index
 
     def status(self) -> Status:
         m = self.index.manifest

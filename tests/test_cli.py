@@ -89,7 +89,7 @@ def test_build_then_ask_end_to_end(capsys, tmp_path: Path):
         assert name in reply["answer"]
     c = reply["citations"][0]
     assert set(c) >= {"n", "article_id", "title", "source", "sentence_index", "start", "end", "text", "score"}
-    assert c["article_id"] == "guardian" and c["source"] == "The Guardian"
+    assert c["article_id"] == "guardian.txt" and c["source"] == "The Guardian"
     text = (seeds / "guardian.txt").read_text(encoding="utf-8")
     assert text[c["start"]:c["end"]] == c["text"]
 

@@ -168,3 +168,12 @@ def test_project_question_set_is_well_formed():
     for x in questions:
         for e in x.evidence:
             assert e in text, (x.id, e)
+
+
+@pytest.mark.parametrize("line, why", [("[" * 1200 + "]" * 1200, "nested too deeply"), ('{"id": "q", "question": "x", "answers": [], "n": ' + "9" * 5000 + "}", "not valid JSON")])
+def test_hostile_question_files_are_one_line_errors(tmp_path: Path, line: str, why: str):
+    path = tmp_path / "q.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(QAError, match=why) as exc:
+        load_questions(path)
+    assert str(exc.value).startswith(f"{path}:1:") and "\n" not in str(exc.value)

@@ -35,7 +35,7 @@ def test_disk_full_during_build_keeps_the_previous_index(tmp_path: Path, tiny_se
     with pytest.raises(IndexProblem, match="No space left on device.*previous index is still in service"):
         build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
     assert current_version_path(index_dir) == before
-    assert {s.article_id for s in load_index(index_dir).sentences} == {"harbour", "orchard", "comet"}
+    assert {s.article_id for s in load_index(index_dir).sentences} == {"harbour.txt", "orchard.md", "comet.txt"}
     assert not [p for p in (index_dir / "versions").iterdir() if p.name.startswith(".tmp")]
 
 

@@ -23,7 +23,7 @@ def test_build_writes_a_complete_version(tiny_index: Path):
     manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["model"] == "fake-bow" and manifest["model_sha256"] == "fake-bow-1"
     assert manifest["n_articles"] == 3
-    assert set(manifest["articles"]) == {"harbour", "orchard", "comet"}
+    assert set(manifest["articles"]) == {"harbour.txt", "orchard.md", "comet.txt"}
     assert all(len(a["hash"]) == 64 for a in manifest["articles"].values())
     assert manifest["n_sentences"] == sum(a["sentences"] for a in manifest["articles"].values())
 
@@ -56,7 +56,7 @@ def test_incremental_build_embeds_only_what_changed(tmp_path: Path, tiny_seeds: 
     assert (changed.added, changed.changed, changed.removed, changed.reused) == (1, 1, 1, 1)
     assert emb.calls == changed.embedded + 1 == 2 + 2 + 1  # two new articles' sentences + one warm-up
     index = load_index(index_dir)
-    assert {s.article_id for s in index.sentences} == {"harbour", "comet", "new"}
+    assert {s.article_id for s in index.sentences} == {"harbour.txt", "comet.txt", "new.txt"}
     # reused vectors sit next to their own sentences
     fresh = FakeEmbedder().encode([s.text for s in index.sentences])
     assert np.allclose(np.asarray(index.vectors), fresh, atol=1e-6)

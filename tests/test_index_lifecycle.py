@@ -48,12 +48,12 @@ def test_kill_9_at_any_moment_leaves_a_loadable_index(tmp_path: Path, tiny_seeds
         index = load_index(index_dir)  # never raises: the old version or the new one, each complete
         assert after == before or (after is not None and after.parent == index_dir / "versions")
         ids = {s.article_id for s in index.sentences}
-        assert ids in ({"harbour", "orchard", "comet"}, {"harbour", "orchard", "comet", "extra"})
+        assert ids in ({"harbour.txt", "orchard.md", "comet.txt"}, {"harbour.txt", "orchard.md", "comet.txt", "extra.txt"})
     # the kills landed in different phases: before writing, while writing, around the switch
     assert len(set(killed_in)) >= 3, killed_in
     # the lock died with the process: the next build runs and clears half-written folders
     build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
-    assert "extra" in {s.article_id for s in load_index(index_dir).sentences}
+    assert "extra.txt" in {s.article_id for s in load_index(index_dir).sentences}
     assert not [p for p in (index_dir / "versions").iterdir() if p.name.startswith(".tmp")]
 
 
@@ -67,11 +67,11 @@ def test_running_assistant_follows_a_rebuild(tmp_path: Path, tiny_seeds: Path):
     (tiny_seeds / "bridge.txt").write_text("A new bridge opened in Galway on Friday. Crowds cheered.\n", encoding="utf-8")
     build_index(read_seeds(tiny_seeds), index_dir, emb)
     ans = assistant.ask("Where did the new bridge open?")
-    assert ans.citations[0].article_id == "bridge"
+    assert ans.citations[0].article_id == "bridge.txt"
     after = assistant.status()
     assert after.articles == before.articles + 1 and after.version != before.version
     # the question in flight keeps the version it started with
-    assert {s.article_id for s in in_flight.index.sentences} == {"harbour", "orchard", "comet"}
+    assert {s.article_id for s in in_flight.index.sentences} == {"harbour.txt", "orchard.md", "comet.txt"}
     assert len(in_flight.search("bridge Galway", k=3)) > 0
 
 

@@ -63,3 +63,18 @@ def test_seed_split_checked_by_eye():
     assert not any(t.startswith("- The Guardian") for t in texts)
     who = next(t for t in texts if t.startswith("Russia’s foreign minister, Sergei Lavrov"))
     assert who.endswith("special envoy to the Middle East.")
+
+
+def test_over_long_sentences_are_cut_at_spaces_and_offsets_hold():
+    from qa.articles import parse_article
+    from qa.sentences import MAX_SENTENCE_CHARS, split_article
+
+    text = "Intro sentence here. Then " + " ".join(["word"] * 1200) + " end. Short tail sentence."
+    article = parse_article("long.txt", text)
+    cut: list[int] = []
+    sents = split_article(article, cut)
+    assert cut and all(len(s.text) <= MAX_SENTENCE_CHARS for s in sents)
+    assert all(article.text[s.start : s.end] == s.text for s in sents)
+    assert sents[0].text == "Intro sentence here." and sents[-1].text == "Short tail sentence."
+    assert " ".join(s.text for s in sents[1:-1]).split() == ("Then " + " ".join(["word"] * 1200) + " end.").split()
+    assert len(split_article(article, limit=None)) == 3  # uncapped: the run stays one sentence

@@ -37,6 +37,9 @@ def ui_index(tmp_path_factory, real_embedder) -> Path:
     seeds = tmp_path_factory.mktemp("ui-seeds")
     shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
     (seeds / "bakery <img src=x onerror=window.__pwned=1>.txt").write_text(HOSTILE, encoding="utf-8")
+    (seeds / "report.txt").write_text(
+        "The audit report is online at https://evil.example/phish?a=1 for everyone. The fee was $$5$$ per copy, the auditors said.\n",
+        encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("ui") / "index"
     build_index(read_seeds(seeds), index_dir, real_embedder)
     return index_dir
@@ -94,7 +97,7 @@ def ask(page, question: str, n_bots: int) -> str:
 
 def test_examples_and_status_on_an_empty_chat(page):
     status = page.locator("#status").inner_text()
-    assert "2 articles" in status and "sentences" in status and "all-MiniLM-L6-v2" in status
+    assert "3 articles" in status and "sentences" in status and "all-MiniLM-L6-v2" in status
     assert page.locator("#chat").get_by_text("Who is ").count() >= 1  # example questions to click
 
 
@@ -143,6 +146,15 @@ def test_script_injection_stays_inert(page):
     assert page.locator("a[href^='javascript:']").count() == 0
 
 
+def test_quotes_show_urls_and_dollars_as_text(page):
+    reply = ask(page, "Where is the audit report online?", 1)
+    assert "https://evil.example/phish?a=1" in reply
+    bot = page.locator('[data-testid="bot"]')
+    assert bot.locator("a[href*='evil.example']").count() == 0  # no link made from article text
+    reply = ask(page, "What was the fee per copy of the audit report?", 2)
+    assert "$$5$$" in reply and page.locator("[data-testid='bot'] .katex").count() == 0
+
+
 def test_empty_message_does_nothing_and_long_one_is_refused(page):
     page.fill("#question textarea", "   ")
     page.keyboard.press("Enter")
@@ -165,14 +177,14 @@ def test_http_api_returns_the_cli_json(server):
     code, body = _post(server.url + "/api/ask", {"question": "What did he say about the meeting?", "history": ["Who is Yuri Ushakov?"]})
     assert code == 200
     assert set(body) >= {"question", "answer", "abstained", "citations", "timings_ms"}
-    assert "Ushakov" in body["query"] and body["citations"][0]["article_id"] == "guardian"
+    assert "Ushakov" in body["query"] and body["citations"][0]["article_id"] == "guardian.txt"
     code, body = _post(server.url + "/api/ask", {"question": ""})
     assert code == 400 and "empty" in body["error"]
     code, body = _post(server.url + "/api/ask", {"question": "Who?", "history": "not a list"})
     assert code == 400 and "history" in body["error"]
     with urllib.request.urlopen(server.url + "/api/status") as r:
         status = json.loads(r.read())
-    assert status["articles"] == 2 and status["model"] == "all-MiniLM-L6-v2"
+    assert status["articles"] == 3 and status["model"] == "all-MiniLM-L6-v2"
 
 
 def test_gradio_client_chat_endpoint(server):

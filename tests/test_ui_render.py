@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
-from qa_ui.app import md_escape, reply_markdown, sources_html, user_turns
+from qa_ui.app import md_escape, reply_html, respond_to, sources_html, user_turns
 from qa_ui.server import _is_loopback, parse_auth
 
 EVIL = 'He said <script>alert(1)</script> and <img src=x onerror="x()"> [click](javascript:alert(1))'
@@ -25,21 +25,35 @@ def test_md_escape_neutralises_markup_and_links():
 
 def test_reply_quotes_with_linked_markers_and_escapes():
     ans = Answer("q", EVIL, [_cite(1, EVIL)], False)
-    md = reply_markdown(ans, turn=3)
-    assert "[[1]](#src-3-1)" in md and "<script>" not in md
+    out = reply_html(ans, turn=3)
+    assert '<a class="qa-marker" href="#src-3-1">[1]</a>' in out and "<script>" not in out and "<img" not in out
+    assert "&lt;script&gt;" in out and "[click](javascript:alert(1))" in out  # shown as text, linking nothing
+
+
+def test_reply_shows_urls_and_dollars_as_written():
+    text = "See https://example.org/report?id=1&x=2 and $$x^2$$ in the text."
+    out = reply_html(Answer("q", text, [_cite(1, text)], False), 1)
+    assert "https://example.org/report?id=1&amp;x=2" in out and "$$x^2$$" in out and "\\" not in out
 
 
 def test_short_answer_is_bold_above_the_quote_and_escaped():
     ans = Answer("q", "x", [_cite(1, "It opened on 4 May 2021.")], False, short_answer="4 May <b>2021</b>")
-    md = reply_markdown(ans, 1)
-    assert md.startswith("**4 May &lt;b&gt;2021&lt;/b&gt;**\n\n> It opened")
-    assert not reply_markdown(Answer("q", "x", [_cite(1, "y")], False), 1).startswith("**")
+    out = reply_html(ans, 1)
+    assert out.startswith('<div class="qa-reply"><p class="qa-short"><b>4 May &lt;b&gt;2021&lt;/b&gt;</b></p><blockquote')
+    assert "qa-short" not in reply_html(Answer("q", "x", [_cite(1, "y")], False), 1)
 
 
-def test_abstention_reply_looks_different():
+def test_abstention_reply_says_it_once():
     ans = Answer("q", "The articles don't say.", [], True, closest=[_cite(1, "near")])
-    md = reply_markdown(ans, 1)
-    assert md.startswith("**The articles don") and "not an answer" in md
+    out = reply_html(ans, 1)
+    assert "The articles don&#x27;t say." in out and "not an answer" in out and "Nothing in the articles" not in out
+
+
+def test_source_context_is_bounded_around_a_huge_paragraph():
+    text = "x " * 500_000 + "The cited sentence. " + "y " * 500_000
+    start = text.index("The cited")
+    out = sources_html(Answer("q", "x", [_cite(1, "The cited sentence.", start)], False), {"a1": {"text": text}}, 1)
+    assert len(out) < 3_000 and "…" in out
 
 
 def test_sources_panel_highlights_the_sentence_in_its_paragraph_escaped():
@@ -76,3 +90,22 @@ def test_auth_flag_and_loopback():
             parse_auth(bad)
     assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.5")
+
+
+def test_the_sources_panel_comes_from_the_version_that_answered():
+    """A rebuild can finish between the answer and the panel; the panel must use the answer's version."""
+    from types import SimpleNamespace
+
+    old = {"a1": {"text": "Old text. The cited sentence."}}
+    new = {"a1": {"text": "New text, other offsets entirely. Nothing to see."}}
+    start = old["a1"]["text"].index("The cited")
+
+    class Rebuilt:
+        index = SimpleNamespace(articles=new)  # what is in service by the time the panel is drawn
+
+        def ask_with_index(self, question, history):
+            ans = Answer(question, "The cited sentence.", [_cite(1, "The cited sentence.", start)], False, timings_ms={"total": 1.0})
+            return ans, SimpleNamespace(articles=old)
+
+    reply, panel, note = respond_to(Rebuilt(), "Which?", [])
+    assert '<mark id="src-1-1"><span class="qa-n">[1]</span>The cited sentence.</mark>' in panel and "New text" not in panel

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
@@ -41,6 +41,10 @@ CSS = """
 .qa-closest .qa-para mark { background: #e5e7eb; }
 .qa-notanswer { color: #9a3412; font-weight: 600; font-size: 13px; margin-bottom: 8px; }
 .qa-empty { color: #57606a; }
+.qa-reply blockquote { margin: 0 0 8px 0; padding: 2px 0 2px 12px; border-left: 3px solid #d0d7de; white-space: pre-wrap; }
+.qa-reply .qa-short { margin: 0 0 6px 0; font-size: 16px; }
+.qa-reply .qa-marker { text-decoration: none; font-weight: 700; }
+.qa-abstained p { margin: 0; }
 """
 
 # Clicking a marker [n] in a reply brings its source into view (and flashes it) instead of
@@ -90,19 +94,31 @@ def user_turns(history: list[dict]) -> list[str]:
     return [t for t in (_message_text(m.get("content")) for m in history or [] if m.get("role") == "user") if t.strip()]
 
 
-def reply_markdown(ans: Answer, turn: int) -> str:
-    """The chat message: quoted sentences with linked markers, or a visible abstention."""
+def reply_html(ans: Answer, turn: int) -> str:
+    """The chat message: quoted sentences with linked markers, or a visible abstention.
+
+    One HTML block with every character of the articles escaped: Markdown would turn a URL
+    in a quote into a link, and `$$…$$` into math; quotes must show the text exactly."""
     if ans.abstained:
         note = " The closest passages are shown beside the chat, marked as not an answer." if ans.closest else ""
-        return f"**{md_escape(ans.text)}**\n\n_Nothing in the articles answers this.{note}_"
-    quotes = "\n\n".join(f"> {md_escape(c.text)} [[{c.n}]](#src-{turn}-{c.n})" for c in ans.citations)
-    return f"**{md_escape(ans.short_answer)}**\n\n{quotes}" if ans.short_answer else quotes
+        return f'<div class="qa-reply qa-abstained"><p><b>{html.escape(ans.text)}</b>{note}</p></div>'
+    quotes = "".join(
+        f'<blockquote class="qa-quote">{html.escape(c.text)} <a class="qa-marker" href="#src-{turn}-{c.n}">[{c.n}]</a></blockquote>'
+        for c in ans.citations
+    )
+    short = f'<p class="qa-short"><b>{html.escape(ans.short_answer)}</b></p>' if ans.short_answer else ""
+    return f'<div class="qa-reply">{short}{quotes}</div>'
+
+
+CONTEXT_CHARS = 600  # of the paragraph shown on each side of a cited sentence
 
 
 def _source_card(c: Citation, article: dict, anchor: str, closest: bool) -> str:
     text = article.get("text", "")
     p_start, p_end = paragraph_around(text, c.start, c.end)
-    before, cited, after = text[p_start:c.start], text[c.start:c.end], text[c.end:p_end]
+    before, cited, after = text[max(p_start, c.start - CONTEXT_CHARS) : c.start], text[c.start : c.end], text[c.end : min(p_end, c.end + CONTEXT_CHARS)]
+    before = ("…" if c.start - CONTEXT_CHARS > p_start else "") + before
+    after += "…" if c.end + CONTEXT_CHARS < p_end else ""
     title = c.title or c.article_id
     meta = " · ".join(html.escape(x) for x in (c.source, c.date, f"{c.article_id}, sentence {c.sentence_index + 1}") if x)
     return (
@@ -127,11 +143,16 @@ def sources_html(ans: Answer | None, articles: dict[str, dict], turn: int) -> st
     return "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", False) for c in ans.citations)
 
 
-def _chunks(text: str, words: int = 6) -> Iterator[str]:
-    """Growing prefixes of `text`, a few words at a time, for a streamed reply."""
-    parts = re.split(r"(\s+)", text)
-    for i in range(0, len(parts), words * 2):
-        yield "".join(parts[: i + words * 2])
+def respond_to(assistant: Assistant, message: str, history: list[dict]) -> tuple[str, str, str]:
+    """(reply, sources panel, status note) for one chat message."""
+    turn = len(user_turns(history)) + 1
+    try:
+        ans, index = assistant.ask_with_index(message, history=user_turns(history))
+    except QAError as exc:
+        return f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), f"question {turn} not answered"
+    # The panel is drawn from the version that answered, not whatever is in service now:
+    # a rebuild that finishes between the answer and the panel must not mix the two.
+    return reply_html(ans, turn), sources_html(ans, index.articles, turn), f"answer {turn} in {ans.timings_ms['total']:.0f} ms"
 
 
 def build_blocks(assistant: Assistant):
@@ -151,21 +172,11 @@ def build_blocks(assistant: Assistant):
         examples = None
 
     def respond(message: str, history: list[dict]):
-        turn = len(user_turns(history)) + 1
         if not isinstance(message, str) or not message.strip():
             yield "Type a question about the articles.", gr.skip(), gr.skip()
             return
-        try:
-            ans = assistant.ask(message, history=user_turns(history))
-        except QAError as exc:
-            yield f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), status_line(f"question {turn} not answered")
-            return
-        articles = assistant.index.articles
-        panel = sources_html(ans, articles, turn)
-        full = reply_markdown(ans, turn)
-        for partial in _chunks(full):
-            yield partial, panel, gr.skip()
-        yield full, panel, status_line(f"answer {turn} in {ans.timings_ms['total']:.0f} ms")
+        reply, panel, note = respond_to(assistant, message, history)
+        yield reply, panel, status_line(note)
 
     with gr.Blocks(title="qa — ask the articles", fill_height=True) as demo:
         status = gr.Markdown(status_line(), elem_id="status")
@@ -173,7 +184,7 @@ def build_blocks(assistant: Assistant):
             with gr.Column(scale=3):
                 sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
                 chatbot = gr.Chatbot(
-                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True,
+                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True, latex_delimiters=[],
                     placeholder="Ask a question about the articles. Every answer quotes its source sentences.",
                     buttons=["copy"],
                 )

@@ -103,9 +103,14 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         if not line.strip():
             continue
         try:
-            q = parse_question(json.loads(line))
+            obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise QAError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        except (RecursionError, ValueError) as exc:  # nesting over ~1,000 levels; a number over 4,300 digits
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+            raise QAError(f"{path}:{number}: not valid JSON ({why})") from None
+        try:
+            q = parse_question(obj)
         except ValueError as exc:
             raise QAError(f"{path}:{number}: {exc}") from None
         if q.id in seen:
