@@ -11,7 +11,6 @@ TEST_STAMP := $(VENV)/.test-$(HASH)
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
-export ORT_DISABLE_TELEMETRY := 1
 
 .PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker clean
 

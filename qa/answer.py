@@ -72,16 +72,17 @@ class Answer:
         }
 
 
-def check_question(question: object, settings: Settings) -> str:
-    """The question, stripped; a QAError says what is wrong with an unusable one."""
+def check_question(question: object, settings: Settings, what: str = "the question") -> str:
+    """The question, stripped; a QAError says what is wrong with an unusable one (`what`
+    names it: "the question", or "history item 2")."""
     if not isinstance(question, str):
         raise QAError("the question is empty; type a question about the articles")
     # Lone surrogates cannot be tokenized; control characters carry no meaning here.
     question = question.encode("utf-8", "replace").decode("utf-8").strip()
     if len(question) > settings.max_question_chars:
         raise QAError(
-            f"the question is {len(question):,} characters long; the limit is "
-            f"{settings.max_question_chars:,}: ask a shorter question"
+            f"{what} is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}: {'ask a shorter question' if what == 'the question' else 'send a shorter one'}"
         )
     question = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in question).strip()
     if not question:
@@ -194,7 +195,7 @@ def answer(
     t0 = time.perf_counter()
     question = check_question(question, settings)
     turns = [h if isinstance(h, str) else h.get("question") if isinstance(h, dict) else None for h in history]
-    history = [check_question(t, settings) for t in turns if isinstance(t, str) and t.strip()]
+    history = [check_question(t, settings, f"history item {n}") for n, t in enumerate(turns, 1) if isinstance(t, str) and t.strip()]
     query = contextualize(question, history)
     t1 = time.perf_counter()
     qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None

@@ -64,3 +64,8 @@ def test_overlong_question_is_refused_with_the_limit():
         check_question("x" * 10_000, Settings())
 
 
+
+
+def test_an_over_long_history_item_is_named_as_such(retriever: Retriever):
+    with pytest.raises(QAError, match="history item 2 is 3,000 characters long"):
+        answer("What did he say?", retriever, Settings(), history=["Who is the mayor?", "x" * 3000])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -128,3 +129,60 @@ def test_api_refuses_at_once_when_too_many_wait(tmp_path: Path, tiny_seeds: Path
     busy = [b for c, b in codes if c == 503]
     assert len(codes) == 12 and ok and busy
     assert all("busy" in b["error"] for b in busy) and all(b["citations"] for b in ok)
+
+
+@pytest.mark.model
+def test_files_damaged_under_a_running_server_do_not_kill_it(tmp_path: Path, tiny_seeds: Path, real_embedder):
+    """The served version's files are read into memory: truncating them on disk (a full disk,
+    a stray tool) leaves the server answering; a mapped vectors.npy ended it with SIGBUS."""
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from qa_ui.api import Guard, build_api
+    from qa_ui.background import Server
+
+    index_dir = tmp_path / "i"
+    build_index(read_seeds(tiny_seeds), index_dir, real_embedder)
+    with Server(Guard(build_api(Assistant(Settings(index_dir=index_dir), embedder=real_embedder)))) as server:
+
+        def ask() -> int:
+            req = urllib.request.Request(server.url + "/api/ask", data=json.dumps({"question": "Who is the mayor?"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert ask() == 200
+        version = current_version_path(index_dir)
+        for name in ("vectors.npy", "dense.faiss", "sentences.jsonl", "articles.jsonl"):
+            os.truncate(version / name, 128)
+        assert ask() == 200 and ask() == 200  # still answering from memory; this process is alive
+
+
+def test_a_temp_pointer_left_by_a_killed_build_is_removed(tmp_path: Path, tiny_seeds: Path):
+    index_dir = tmp_path / "i"
+    build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
+    stale = index_dir / ".CURRENT.20250101T000000-1-000001"
+    stale.write_text("20250101T000000-1-000001\n", encoding="utf-8")
+    (tiny_seeds / "new.txt").write_text("A new article. It changes the index.\n", encoding="utf-8")
+    build_index(read_seeds(tiny_seeds), index_dir, FakeEmbedder())
+    assert not stale.exists()
+
+
+def test_a_huge_one_sentence_file_is_cut_and_answers_stay_small(tmp_path: Path):
+    from qa.answer import answer
+    from qa.index import load_index
+    from qa.retrieve import Retriever
+    from qa.sentences import MAX_SENTENCE_CHARS
+    from qa.settings import Settings
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    words = [f"w{i % 997}" for i in range(400_000)]  # about 2.4 MB with no full stop
+    (seeds / "run.txt").write_text("Bridge lamps " + " ".join(words) + " glow.\n", encoding="utf-8")
+    summary = build_index(read_seeds(seeds), tmp_path / "i", FakeEmbedder())
+    assert summary.sentences > 1500 and any("over-long sentence" in w for _, w in summary.warnings)
+    ans = answer("Which lamps glow?", Retriever(load_index(tmp_path / "i"), FakeEmbedder(), rerank_depth=0), Settings(abstain_below=0.0))
+    assert ans.citations and all(len(c.text) <= MAX_SENTENCE_CHARS for c in ans.citations)
+    assert len(json.dumps(ans.to_dict())) < 20_000

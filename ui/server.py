@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import signal
 import socket
 import sys
 import threading
@@ -26,6 +27,10 @@ from qa.settings import Settings
 STARTING_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">
 <title>qa is starting</title></head><body style="font-family:sans-serif;margin:3em;color:#333">
 <h2>qa is starting</h2><p>The chat page opens by itself in a few seconds.</p></body></html>"""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _is_loopback(host: str) -> bool:
@@ -167,6 +172,8 @@ def serve(
         time.sleep(0.02)
     if not thread.is_alive():
         raise QAError(f"cannot listen on {host}:{port}; is another `qa serve` running? pass --port")
+    if threading.current_thread() is threading.main_thread():  # `kill` stops it as cleanly as Ctrl-C
+        signal.signal(signal.SIGTERM, _interrupt)
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     say(f"answering questions at {url}/api/ask; starting the chat page…")
     try:
