@@ -186,3 +186,33 @@ def test_a_huge_one_sentence_file_is_cut_and_answers_stay_small(tmp_path: Path):
     ans = answer("Which lamps glow?", Retriever(load_index(tmp_path / "i"), FakeEmbedder(), rerank_depth=0), Settings(abstain_below=0.0))
     assert ans.citations and all(len(c.text) <= MAX_SENTENCE_CHARS for c in ans.citations)
     assert len(json.dumps(ans.to_dict())) < 20_000
+
+
+def test_a_full_disk_while_writing_the_faiss_file_is_one_line(tmp_path: Path, tiny_seeds: Path, monkeypatch, capsys):
+    """FAISS's own writer reported ENOSPC as `RuntimeError: Error in void faiss::write_index…`
+    (an internal error, exit 1); the file is now serialised in memory and written by Python."""
+    import builtins
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def open_full(path, mode="r", *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        return Full(f) if str(path).endswith("dense.faiss") and "w" in mode else f
+
+    monkeypatch.setattr(builtins, "open", open_full)
+    code = main(["build", "--seeds", str(tiny_seeds), "--index", str(tmp_path / "i"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and "No space left on device" in err[-1] and "internal error" not in err[-1]
