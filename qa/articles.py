@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -339,6 +339,28 @@ def scan_seeds(seeds_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
 
 def iter_seed_files(seeds_dir: Path) -> list[Path]:
     return scan_seeds(seeds_dir)[0]
+
+
+def read_folders(folders: list[Path]) -> ReadReport:
+    """Several article folders as one collection. The first folder's ids are as `read_seeds`
+    gives them; a later folder's are prefixed with its name (`articles/2019-….txt`), so ids stay
+    unique and stable; the same text in two folders is indexed once."""
+    merged = ReadReport()
+    seen: dict[str, str] = {}
+    for n, folder in enumerate(folders):
+        report = read_seeds(folder)
+        prefix = "" if n == 0 else f"{folder.name}/"
+        merged.skipped += [(prefix + p, why) for p, why in report.skipped]
+        merged.warnings += [(prefix + p, why) for p, why in report.warnings]
+        merged.duplicates += [(prefix + p, prefix + same) for p, same in report.duplicates]
+        for a in report.articles:
+            a = replace(a, id=prefix + a.id, path=prefix + a.path)
+            if a.hash in seen:
+                merged.duplicates.append((a.path, seen[a.hash]))
+                continue
+            seen[a.hash] = a.id
+            merged.articles.append(a)
+    return merged
 
 
 def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:

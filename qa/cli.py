@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     b = sub.add_parser("build", help="(re)build the index from the seeds folder")
-    b.add_argument("--seeds", type=Path, metavar="DIR", help="folder of article files (default: $QA_HOME/seeds)")
+    b.add_argument("--seeds", type=Path, action="append", metavar="DIR",
+                   help="folder of article files (default: $QA_HOME/seeds); repeat it to index several folders together")
     _add_index_flag(b)
     b.add_argument("--full", action="store_true", help="re-embed every article instead of reusing unchanged ones")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,21 +95,23 @@ def _settings(args: argparse.Namespace):
 
     return Settings.from_env(
         index_dir=getattr(args, "index", None),
-        seeds_dir=getattr(args, "seeds", None),
+        seeds_dir=(getattr(args, "seeds", None) or [None])[0],
         retriever=getattr(args, "retriever", None),
     )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from qa.articles import read_seeds, suffix_list
+    from qa.articles import read_folders, suffix_list
 
     settings = _settings(args)
-    seeds = settings.seeds_dir
-    if not seeds.is_dir():
-        raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it ({suffix_list()})")
+    folders = args.seeds or [settings.seeds_dir]
+    for seeds in folders:
+        if not seeds.is_dir():
+            raise QAError(f"seeds folder {seeds} does not exist; create it and put articles in it ({suffix_list()})")
     if not args.quiet:
-        print(f"reading {seeds}…", file=sys.stderr, flush=True)
-    report = read_seeds(seeds)
+        print(f"reading {', '.join(map(str, folders))}…", file=sys.stderr, flush=True)
+    report = read_folders(folders)
+    seeds = folders[0] if len(folders) == 1 else ", ".join(map(str, folders))
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     for path, message in report.warnings:
@@ -160,7 +163,7 @@ class _Phases:
             self.close()
             self.phase, self.started = phase, time.perf_counter()
             label, unit = self.LABELS.get(phase, (phase, ""))
-            if phase == "write" or total == 0:
+            if phase == "write" or total == 0 or not sys.stderr.isatty():
                 print(f"{label}…", file=sys.stderr, flush=True)
                 return
             from tqdm import tqdm
@@ -168,8 +171,7 @@ class _Phases:
             self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=False, mininterval=0.5,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} " + unit + " [{elapsed}<{remaining}]")
         if self.bar is not None:
-            self.bar.n = done
-            self.bar.refresh()
+            self.bar.update(done - self.bar.n)  # drawn at most every half second
 
     def close(self) -> None:
         if self.bar is not None:

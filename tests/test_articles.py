@@ -197,3 +197,17 @@ def test_a_file_deleted_while_the_folder_is_read_is_skipped(tmp_path: Path, monk
     report = read_seeds(tmp_path)
     assert [a.id for a in report.articles] == ["keep.txt"]
     assert "may have been moved or deleted" in dict(report.skipped)["temp.txt"]
+
+
+def test_several_folders_read_as_one_collection(tmp_path: Path):
+    from qa.articles import read_folders
+
+    a, b = tmp_path / "seeds", tmp_path / "archive"
+    a.mkdir()
+    b.mkdir()
+    (a / "story.txt").write_text("The seed story. It is here.\n", encoding="utf-8")
+    (b / "story.txt").write_text("Another story with the same file name. It differs.\n", encoding="utf-8")
+    (b / "copy.txt").write_text("The seed story. It is here.\n", encoding="utf-8")
+    report = read_folders([a, b])
+    assert [x.id for x in report.articles] == ["story.txt", "archive/story.txt"]
+    assert report.duplicates == [("archive/copy.txt", "story.txt")]
