@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from qa import answer_type
 from qa.errors import QAError
-from qa.query import contextualize
+from qa.query import resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
 from qa.settings import Settings
 
@@ -180,7 +180,7 @@ def answer(
     question: str,
     retriever: Retriever,
     settings: Settings,
-    history: list[str] | tuple[str, ...] = (),
+    history: list | tuple = (),
 ) -> Answer:
     """Answers one question (a follow-up when `history` holds the earlier user turns).
 
@@ -188,22 +188,25 @@ def answer(
         question: what the user asked.
         retriever: ranks the sentences of the loaded index.
         settings: thresholds and limits.
-        history: earlier user turns, oldest first.
+        history: earlier turns, oldest first: questions, or {"question", "answer"} /
+            {"question", "citations"} objects (qa.query.turns_from).
     Returns:
         An Answer; raises QAError for an empty or over-long question.
     """
     t0 = time.perf_counter()
     question = check_question(question, settings)
-    turns = [h if isinstance(h, str) else h.get("question") if isinstance(h, dict) else None for h in history]
-    history = [check_question(t, settings, f"history item {n}") for n, t in enumerate(turns, 1) if isinstance(t, str) and t.strip()]
-    query = contextualize(question, history)
+    turns = turns_from(history)
+    for n, turn in enumerate(turns, 1):
+        check_question(turn.question, settings, f"history item {n}")
+    understood = resolve(question, turns)
+    search_text = retrieval_query(question, understood, turns)
     t1 = time.perf_counter()
-    qvec = retriever.embed_query(query) if retriever.mode != "bm25" else None
+    qvec = retriever.embed_query(search_text) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
-    hits = retriever.search(query, k=settings.candidates_shown, query_vector=qvec)
-    hits = retriever.with_coverage(query, hits[:3]) + hits[3:]
+    hits = retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec)
+    hits = retriever.with_coverage(understood, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
-    result = compose(question, query, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
+    result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
     t4 = time.perf_counter()
     result.timings_ms = {
         "rewrite": (t1 - t0) * 1000,

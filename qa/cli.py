@@ -40,14 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="answer one question, citing sentences")
     a.add_argument("question", help="the question, in quotes")
     _add_index_flag(a)
-    a.add_argument("--history", action="append", default=[], metavar="Q", help="an earlier question of the conversation (repeatable, oldest first)")
+    a.add_argument("--history", action="append", default=[], metavar="TURN",
+                   help='an earlier turn, oldest first (repeatable): a question, or a JSON object {"question": …, "answer": …}')
     a.add_argument("--retriever", choices=("hybrid", "bm25", "dense"), help="ranking method (default: hybrid)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
     e = sub.add_parser("eval", help="score a question set or a public benchmark")
     e.add_argument("--questions", type=Path, metavar="FILE", help="JSON Lines question set (default: eval/questions/seed.jsonl)")
     _add_index_flag(e)
-    e.add_argument("--benchmark", choices=("squad", "hotpot"), help="run a public benchmark instead of a question set")
+    e.add_argument("--benchmark", choices=("squad", "hotpot", "canard"), help="run a public benchmark instead of a question set")
     e.add_argument("--data", type=Path, metavar="FILE", help="the benchmark's data file")
     e.add_argument("--compare", action="store_true", help="also run the baselines (BM25, dense, naive llama-index) in the same run")
     e.add_argument("--limit", type=int, metavar="N", help="only the first N questions (smoke runs)")
@@ -101,7 +102,8 @@ def _settings(args: argparse.Namespace):
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from qa.articles import read_folders, suffix_list
+    from qa.articles import suffix_list
+    from qa.seeds import read_folders
 
     settings = _settings(args)
     folders = args.seeds or [settings.seeds_dir]
@@ -179,9 +181,28 @@ class _Phases:
             self.bar = None
 
 
+def _history(values: list[str]) -> list:
+    """--history values: plain questions, or JSON objects with the earlier reply too."""
+    out: list = []
+    for n, value in enumerate(values, 1):
+        if value.lstrip().startswith("{"):
+            try:
+                turn = json.loads(value)
+            except (ValueError, RecursionError):
+                raise QAError(f'--history {n} is not a JSON object; pass a question, or {{"question": "...", "answer": "..."}}') from None
+            if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
+                raise QAError(f'--history {n} needs a "question" string')
+            out.append(turn)
+        else:
+            out.append(value)
+    return out
+
+
 def format_answer(ans) -> str:
-    """The human-readable reply: the quoted sentences, then where each one is."""
+    """The human-readable reply: what was understood, the quoted sentences, then where each one is."""
     lines = [ans.text, ""]
+    if ans.query and ans.query != ans.question:
+        lines.insert(0, f"Understood as: {ans.query}")
     if ans.abstained:
         if ans.closest:
             lines.append("Closest passages (not an answer):")
@@ -189,7 +210,7 @@ def format_answer(ans) -> str:
                 lines.append(f"  - {c.text}  ({c.title or c.article_id}, sentence {c.sentence_index + 1})")
         return "\n".join(lines).rstrip()
     if ans.short_answer:
-        lines.insert(0, f"Answer: {ans.short_answer}")
+        lines.insert(1 if lines[0].startswith("Understood as: ") else 0, f"Answer: {ans.short_answer}")
     lines.append("Sources:")
     for c in ans.citations:
         where = " · ".join(x for x in (c.title or c.article_id, c.source, c.date) if x)
@@ -203,7 +224,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     check_question(args.question, settings)  # fail fast, before loading the model
-    ans = Assistant(settings).ask(args.question, history=args.history)
+    ans = Assistant(settings).ask(args.question, history=_history(args.history))
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -255,6 +276,8 @@ def _eval_benchmark(args: argparse.Namespace, settings) -> int:
         raise QAError("--questions and --benchmark are two different runs; pass one of them")
     if not args.data:
         raise QAError(f"--benchmark {args.benchmark} needs --data FILE (the benchmark's JSON file)")
+    if args.benchmark == "canard":
+        return _eval_canard(args)
     bench = load(args.benchmark, args.data)
     index_dir = args.index or settings.home / "indexes" / f"bench-{args.benchmark}"
     methods = METHODS if args.compare else ("qa",)
@@ -278,6 +301,28 @@ def _eval_benchmark(args: argparse.Namespace, settings) -> int:
         a = result["abstention"]
         print(f"abstention (article removed): ROC-AUC {a['roc_auc']:.3f}; at threshold {a['threshold']}: "
               f"balanced accuracy {a['balanced_accuracy_at_threshold']:.3f}; best {a['best_threshold']} -> {a['balanced_accuracy_at_best']:.3f}")
+    if args.report:
+        print(f"report written to {args.report}")
+    return 0
+
+
+def _eval_canard(args: argparse.Namespace) -> int:
+    """`qa eval --benchmark canard --data dev_all.jsonl`: follow-ups against people's rewrites."""
+    import time
+
+    from qa.evaluation.canard import format_canard, load_canard, run_canard
+    from qa.evaluation.reports import machine_description, write_canard_report
+
+    turns = load_canard(args.data)
+    result = run_canard(turns[: args.limit] if args.limit else turns)
+    result.update({"data": str(args.data), "machine": machine_description(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    if args.report:
+        write_canard_report(args.report, result)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"canard: {result['n_turns']} turns ({result['n_follow_ups']} with earlier turns)")
+    print(format_canard(result))
     if args.report:
         print(f"report written to {args.report}")
     return 0

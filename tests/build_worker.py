@@ -10,8 +10,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import qa.store as store_module  # noqa: E402
-from qa.articles import read_seeds  # noqa: E402
 from qa.build import build_index  # noqa: E402
+from qa.seeds import read_seeds  # noqa: E402
 from tests.conftest import FakeEmbedder  # noqa: E402
 
 

@@ -70,8 +70,8 @@ def tiny_seeds(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_index(tmp_path: Path, tiny_seeds: Path, fake_embedder: FakeEmbedder) -> Path:
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
 
     index_dir = tmp_path / "index"
     build_index(read_seeds(tiny_seeds), index_dir, fake_embedder)
@@ -90,8 +90,8 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, real_embedder) -> Path:
     """The seed article indexed with the real model, once per session."""
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     build_index(read_seeds(SEEDS), index_dir, real_embedder)

@@ -39,8 +39,8 @@ def test_weak_evidence_abstains_and_shows_closest_apart(retriever: Retriever):
 
 
 def test_near_copies_are_not_quoted_twice(tmp_path: Path, fake_embedder):
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
 
     seeds = tmp_path / "s"
     seeds.mkdir()

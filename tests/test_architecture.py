@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Pipeline order: a module may import from its own stage or an earlier one, never a later one.
 STAGES = [
-    {"qa.errors", "qa.settings", "qa.metrics", "qa.runtime"},
-    {"qa.articles"},
+    {"qa.errors", "qa.settings", "qa.metrics", "qa.runtime", "qa.text"},
+    {"qa.articles", "qa.seeds"},
     {"qa.sentences"},
     {"qa.embed", "qa.minilm_onnx"},
     {"qa.backends", "qa.store"},
@@ -29,7 +29,7 @@ STAGES = [
     {"qa.answer"},
     {"qa.service"},
     {"qa.evaluation", "qa.evaluation.questions", "qa.training", "qa.training.perturb", "qa.training.squad", "qa.training.model"},
-    {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.training.items", "qa.training.export"},
+    {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.training.items", "qa.training.export"},
     {"qa.evaluation.runners", "qa.training.validate", "qa.training.checkpoint"},
     {"qa.evaluation.reports", "qa.training.loop"},
     {"qa.cli"},

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.articles import parse_article, read_seeds
+from qa.articles import parse_article
+from qa.seeds import read_seeds
 from tests.conftest import SEEDS
 
 
@@ -182,7 +183,7 @@ def test_links_special_files_hidden_files_and_utf16(tmp_path: Path):
 
 
 def test_a_file_deleted_while_the_folder_is_read_is_skipped(tmp_path: Path, monkeypatch):
-    import qa.articles as articles_module
+    import qa.seeds as articles_module
 
     (tmp_path / "keep.txt").write_text("This one stays. It is read.\n", encoding="utf-8")
     (tmp_path / "temp.txt").write_text("A sync tool's temporary file.\n", encoding="utf-8")
@@ -200,7 +201,7 @@ def test_a_file_deleted_while_the_folder_is_read_is_skipped(tmp_path: Path, monk
 
 
 def test_several_folders_read_as_one_collection(tmp_path: Path):
-    from qa.articles import read_folders
+    from qa.seeds import read_folders
 
     a, b = tmp_path / "seeds", tmp_path / "archive"
     a.mkdir()

@@ -35,7 +35,7 @@ class SentenceTransformerEmbedder:
 
 
 def _real_sentences(n: int) -> list[str]:
-    from qa.articles import read_seeds
+    from qa.seeds import read_seeds
     from qa.sentences import split_article
 
     out: list[str] = []

@@ -121,7 +121,8 @@ def test_missing_file(tmp_path: Path):
 
 
 def _fake_answer(text, cited=(), abstained=False):
-    return SimpleNamespace(text=text, abstained=abstained, citations=[SimpleNamespace(text=c, article_id="a", sentence_index=i) for i, c in enumerate(cited)])
+    return SimpleNamespace(text=text, abstained=abstained, short_answer=None, query="",
+                           citations=[SimpleNamespace(text=c, title="T", article_id="a", sentence_index=i) for i, c in enumerate(cited)])
 
 
 def test_run_question_set_summary_and_follow_up_history():
@@ -141,7 +142,8 @@ def test_run_question_set_summary_and_follow_up_history():
 
     result = run_question_set(questions, ask, progress=False)
     s = result["summary"]
-    assert seen[1] == ["Who is Rubio?"]
+    # the follow-up's history is replayed through the product first, and its answer remembered
+    assert seen[1] == [] and seen[2] == [{"question": "Who is Rubio?", "short_answer": "", "citations": [{"text": "Rubio met Lavrov.", "title": "T"}]}]
     assert s["n_questions"] == 4 and s["n_answerable"] == 2 and s["n_unanswerable"] == 2
     assert s["answer_accuracy"] == 0.5
     assert s["false_abstention_rate"] == 0.5

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 import qa.store as store_module
-from qa.articles import read_seeds
 from qa.build import build_index
 from qa.cli import main
 from qa.embed import MODEL_SHA256, model_path, verify_weights
 from qa.errors import IndexProblem, ModelProblem
 from qa.index import current_version_path, load_index
+from qa.seeds import read_seeds
 from tests.conftest import FakeEmbedder
 
 

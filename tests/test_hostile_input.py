@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.answer import answer
-from qa.articles import parse_article, read_seeds
+from qa.articles import parse_article
 from qa.errors import QAError
 from qa.index import load_index
 from qa.retrieve import Retriever
+from qa.seeds import read_seeds
 from qa.sentences import split_article
 from qa.settings import Settings
 

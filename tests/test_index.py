@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.articles import read_seeds
 from qa.build import build_index
 from qa.errors import IndexProblem, QAError
 from qa.index import current_version_path, load_index
+from qa.seeds import read_seeds
 from qa.store import build_lock
 from tests.conftest import FakeEmbedder
 

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from qa.articles import read_seeds
 from qa.build import build_index
 from qa.index import current_version_path, load_index
+from qa.seeds import read_seeds
 from qa.service import Assistant
 from qa.settings import Settings
 from tests.conftest import ROOT, FakeEmbedder

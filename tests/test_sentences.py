@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.articles import parse_article, read_seeds
+from qa.articles import parse_article
+from qa.seeds import read_seeds
 from qa.sentences import split_article
 from tests.conftest import SEEDS
 

@@ -40,8 +40,8 @@ def served(tmp_path: Path, tiny_seeds: Path, monkeypatch, capsys):
     """serve() in a thread; the chat page's build waits for `release` so the test sees the start."""
     import qa_ui.app as app_module
     import qa_ui.server as server_module
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
     from qa.service import Assistant
     from qa.settings import Settings
 
@@ -120,8 +120,8 @@ def test_the_guard(served):
 
 
 def test_failed_logins_are_slowed_down(tmp_path: Path, tiny_seeds: Path):
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
     from qa.service import Assistant
     from qa.settings import Settings
     from qa_ui.api import LOGIN_FAILURES, Guard, build_api

@@ -31,8 +31,8 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 
 @pytest.fixture(scope="module")
 def ui_index(tmp_path_factory, real_embedder) -> Path:
-    from qa.articles import read_seeds
     from qa.build import build_index
+    from qa.seeds import read_seeds
 
     seeds = tmp_path_factory.mktemp("ui-seeds")
     shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
@@ -124,7 +124,19 @@ def test_riyadh_answer_names_five_with_marker_and_highlighted_source(page):
 def test_follow_up_answers_about_the_person(page):
     ask(page, "Who is Yuri Ushakov?", 1)
     reply = ask(page, "What did he say about the meeting?", 2)
-    assert "Ushakov" in reply and "[1]" in reply
+    assert "Understood as: What did Yuri Ushakov say about the meeting?" in reply and "went well" in reply and "[1]" in reply
+
+
+def test_a_three_turn_conversation_resolves_from_the_earlier_reply(page):
+    ask(page, "Who attended the Riyadh talks?", 1)
+    second = ask(page, "Who is Russia's foreign minister?", 2)
+    assert "Sergei Lavrov" in second
+    # "he" is named only in the second reply
+    third = ask(page, "What did he call unacceptable?", 3)
+    assert "Understood as: What did Sergei Lavrov call unacceptable?" in third
+    assert "deployment of Nato member troops" in third
+    marks = page.locator("#sources mark")
+    assert any("unacceptable" in marks.nth(i).inner_text() for i in range(marks.count()))
 
 
 def test_abstention_looks_different(page):

@@ -109,3 +109,21 @@ def test_the_sources_panel_comes_from_the_version_that_answered():
 
     reply, panel, note = respond_to(Rebuilt(), "Which?", [])
     assert '<mark id="src-1-1"><span class="qa-n">[1]</span>The cited sentence.</mark>' in panel and "New text" not in panel
+
+
+def test_the_chat_remembers_what_its_replies_quoted():
+    from qa_ui.app import conversation_turns
+
+    first = Answer("Who won?", "x", [_cite(1, "Brigid Kosgei <b>won</b> in 2:14:04.")], False, short_answer="Brigid Kosgei")
+    history = [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": reply_html(first, 1)},
+               {"role": "user", "content": "Anything else?"}, {"role": "assistant", "content": "⚠️ the question is empty"}]
+    turns = conversation_turns(history)
+    assert turns[0] == {"question": "Who won?", "citations": [{"title": "T <b>bold</b>", "text": "Brigid Kosgei <b>won</b> in 2:14:04."}],
+                        "short_answer": "Brigid Kosgei"}
+    assert turns[1] == {"question": "Anything else?", "citations": []}
+
+
+def test_the_reply_says_what_it_understood():
+    ans = Answer("What was her time?", "x", [_cite(1, "She ran 2:14:04.")], False, query="What was Brigid <Kosgei>'s time?")
+    assert 'Understood as: <i>What was Brigid &lt;Kosgei&gt;&#x27;s time?</i>' in reply_html(ans, 2)
+    assert "Understood as" not in reply_html(Answer("Q?", "x", [_cite(1, "y")], False, query="Q?"), 1)

@@ -45,6 +45,7 @@ CSS = """
 .qa-reply .qa-short { margin: 0 0 6px 0; font-size: 16px; }
 .qa-reply .qa-marker { text-decoration: none; font-weight: 700; }
 .qa-abstained p { margin: 0; }
+.qa-reply .qa-understood { margin: 0 0 6px 0; color: #57606a; font-size: 13px; }
 """
 
 # Clicking a marker [n] in a reply brings its source into view (and flashes it) instead of
@@ -94,20 +95,44 @@ def user_turns(history: list[dict]) -> list[str]:
     return [t for t in (_message_text(m.get("content")) for m in history or [] if m.get("role") == "user") if t.strip()]
 
 
+_QUOTE_RE = re.compile(r'<blockquote class="qa-quote" data-title="([^"]*)">(.*?) <a class="qa-marker"', re.S)
+_SHORT_RE = re.compile(r'<p class="qa-short"><b>(.*?)</b></p>', re.S)
+
+
+def conversation_turns(history: list[dict]) -> list[dict]:
+    """The chat's earlier turns as the library takes them: each question with the sentences its
+    reply quoted (read back from the reply this page rendered), their titles and the short answer."""
+    turns: list[dict] = []
+    for message in history or []:
+        text = _message_text(message.get("content"))
+        if message.get("role") == "user" and text.strip():
+            turns.append({"question": text, "citations": []})
+        elif message.get("role") == "assistant" and turns and not turns[-1]["citations"]:
+            turns[-1]["citations"] = [{"title": html.unescape(t), "text": html.unescape(q)} for t, q in _QUOTE_RE.findall(text)]
+            short = _SHORT_RE.search(text)
+            if short:
+                turns[-1]["short_answer"] = html.unescape(short.group(1))
+    return turns
+
+
 def reply_html(ans: Answer, turn: int) -> str:
     """The chat message: quoted sentences with linked markers, or a visible abstention.
 
     One HTML block with every character of the articles escaped: Markdown would turn a URL
     in a quote into a link, and `$$…$$` into math; quotes must show the text exactly."""
+    understood = (
+        f'<p class="qa-understood">Understood as: <i>{html.escape(ans.query)}</i></p>' if ans.query and ans.query != ans.question else ""
+    )
     if ans.abstained:
         note = " The closest passages are shown beside the chat, marked as not an answer." if ans.closest else ""
-        return f'<div class="qa-reply qa-abstained"><p><b>{html.escape(ans.text)}</b>{note}</p></div>'
+        return f'<div class="qa-reply qa-abstained">{understood}<p><b>{html.escape(ans.text)}</b>{note}</p></div>'
     quotes = "".join(
-        f'<blockquote class="qa-quote">{html.escape(c.text)} <a class="qa-marker" href="#src-{turn}-{c.n}">[{c.n}]</a></blockquote>'
+        f'<blockquote class="qa-quote" data-title="{html.escape(c.title)}">{html.escape(c.text)} '
+        f'<a class="qa-marker" href="#src-{turn}-{c.n}">[{c.n}]</a></blockquote>'
         for c in ans.citations
     )
     short = f'<p class="qa-short"><b>{html.escape(ans.short_answer)}</b></p>' if ans.short_answer else ""
-    return f'<div class="qa-reply">{short}{quotes}</div>'
+    return f'<div class="qa-reply">{understood}{short}{quotes}</div>'
 
 
 CONTEXT_CHARS = 600  # of the paragraph shown on each side of a cited sentence
@@ -147,7 +172,7 @@ def respond_to(assistant: Assistant, message: str, history: list[dict]) -> tuple
     """(reply, sources panel, status note) for one chat message."""
     turn = len(user_turns(history)) + 1
     try:
-        ans, index = assistant.ask_with_index(message, history=user_turns(history))
+        ans, index = assistant.ask_with_index(message, history=conversation_turns(history))
     except QAError as exc:
         return f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), f"question {turn} not answered"
     # The panel is drawn from the version that answered, not whatever is in service now:

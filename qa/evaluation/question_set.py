@@ -46,11 +46,30 @@ def summarize(rows: list[Scored]) -> dict:
     }
 
 
-Ask = Callable[[str, list[str]], Any]  # (question, history) -> qa.answer.Answer
+Ask = Callable[[str, list[Any]], Any]  # (question, history turns) -> qa.answer.Answer
+
+
+def conversation(ask: Ask, history: list[str], cache: dict) -> list[dict]:
+    """The turns before a follow-up, as the chat has them: each earlier question is asked in
+    order and the product's own reply (the sentences it cited, their titles) is what the
+    conversation remembers. Prefixes shared by several questions are asked once."""
+    turns: list[dict] = []
+    for i, earlier in enumerate(history):
+        key = tuple(history[: i + 1])
+        if key not in cache:
+            ans = ask(earlier, turns)
+            cache[key] = [*turns, {"question": earlier, "short_answer": ans.short_answer or "",
+                                   "citations": [{"text": c.text, "title": c.title} for c in ans.citations]}]
+        turns = cache[key]
+    return turns
 
 
 def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = True) -> dict:
     """Asks every question in one warm process and scores the replies.
+
+    A follow-up's `history` (earlier user turns) is replayed first (`conversation`), so the
+    follow-up is asked the way the chat asks it: after the product's own earlier answers.
+    Only the follow-up itself is timed and scored.
 
     Args:
         questions: the parsed question set.
@@ -62,9 +81,11 @@ def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = T
     from tqdm import tqdm
 
     rows: list[Scored] = []
+    cache: dict = {}
     for q in tqdm(questions, desc="questions", unit="q", disable=not progress, leave=False):
+        turns = conversation(ask, list(q.history), cache)
         t0 = time.perf_counter()
-        ans = ask(q.question, list(q.history))
+        ans = ask(q.question, turns)
         latency = (time.perf_counter() - t0) * 1000
         cited = [c.text for c in ans.citations]
         s = score(q, ans.text, ans.abstained, cited)
@@ -78,6 +99,7 @@ def run_question_set(questions: list[EvalQuestion], ask: Ask, progress: bool = T
                 abstained=ans.abstained,
                 cited=cited,
                 cited_ids=[f"{c.article_id}#{c.sentence_index}" for c in ans.citations],
+                understood=getattr(ans, "query", q.question),
                 latency_ms=round(latency, 2),
                 **s,
             )

@@ -137,6 +137,7 @@ class Scored:
     abstained: bool
     cited: list[str]
     cited_ids: list[str]
+    understood: str
     answer_correct: bool | None
     citation_precision: float | None
     citation_recall: float | None

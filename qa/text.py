@@ -1,0 +1,115 @@
+"""Text patterns shared by the pipeline: names, word normalisation and accent folding.
+
+One place for what several stages need to agree on: the conversation resolver (qa/query.py),
+answer types (qa/answer_type.py) and the training generator (qa/training/perturb.py) all find
+names the same way, and "does this text contain that word" means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Lower-case words allowed inside a name: "Mohammed bin Salman", "Ludwig van Beethoven".
+CONNECTORS = frozenset({"of", "the", "de", "von", "van", "der", "da", "del", "la", "le", "bin", "al", "and"})
+# Capitalised words that open questions and sentences without being names.
+FUNCTION_WORDS = frozenset({
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "on", "at", "the", "a", "an",
+    "of", "to", "for", "by", "from", "did", "does", "do", "is", "are", "was", "were", "according", "after",
+    "before", "during", "along", "besides", "other", "name", "as", "if", "i", "it", "its", "this", "that",
+    "these", "those", "there", "and", "or", "but", "with", "can", "could", "would", "should", "will", "has",
+    "have", "had", "tell", "me", "about", "also", "any", "some", "he", "she", "they", "his", "her", "their",
+    "him", "them", "we", "you", "our", "your", "then", "so", "yes", "no", "not", "still", "however", "while",
+    "once", "both", "speaking", "shortly", "despite", "since", "until", "although", "though", "mr", "mrs", "ms",
+})
+_RUN_RE = re.compile(r"[A-Z0-9][\w'’\-.]*(?:\s+(?:(?:of|the|de|von|van|der|da|del|la|le|bin|al|and)\s+)*[A-Z0-9][\w'’\-.]*)*")
+_WORD_RE = re.compile(r"\w+")
+# A capitalised word that opens a sentence but reads as a common word, not a name.
+_COMMON_OPENER = re.compile(r"^(?:[A-Z][a-z]+(?:ing|ed|ly|man|men|ers?)|Yesterday|Today|Tomorrow|Earlier|Later|Meanwhile|Officials?|Police|Winner|Former)$")
+_NORM_RE = re.compile(r"[^\w\s]")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Temür" and "Temur" compare equal, so do "Genève" and "Geneve"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def norm_words(text: str) -> str:
+    """Lower case, punctuation as spaces, single spaces: for 'does this text hold that phrase'."""
+    return " ".join(_NORM_RE.sub(" ", text.lower()).split())
+
+
+def name_runs(text: str, sentence_starts: bool = True) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each run of capitalised words, with connectors inside it
+    ("Crown Prince Mohammed bin Salman", "Zappa and the Mothers of Invention").
+
+    Leading function words are dropped ("Did Rubio" -> "Rubio"), trailing connectors too.
+    With sentence_starts=False, a single capitalised word opening a sentence is not a name
+    ("The" opens sentences; "Jay Z" is a name anywhere)."""
+    out = []
+    for m in _RUN_RE.finditer(text):
+        words = [(w.start(), w.end(), w.group(0)) for w in re.finditer(r"\S+", m.group(0))]
+        while words and words[0][2].lower().strip(".'’") in FUNCTION_WORDS:
+            words = words[1:]
+        while words and (words[-1][2].lower() in CONNECTORS or words[-1][2].lower().strip(".'’") in FUNCTION_WORDS):
+            words = words[:-1]
+        if not words or not re.search(r"[A-Za-z]", words[0][2]) or not words[0][2][0].isupper():
+            continue
+        start = m.start() + words[0][0]
+        opens: object = start == 0 or re.search(r"(?:[.!?]\s+|\n\s*)[\"'“‘(]?$", text[max(0, start - 4) : start])
+        if opens and len(words) > 1 and _COMMON_OPENER.search(words[0][2]):
+            words = words[1:]  # "Leading Moscow's …", "Countryman Lawrence Cherono"
+            start, opens = m.start() + words[0][0], False
+        end = m.start() + words[-1][1]
+        name = " ".join(text[start:end].split()).rstrip(".,;:'’")
+        if opens and not sentence_starts and " " not in name:
+            continue
+        out.append((start, start + len(name), name))
+    return out
+
+
+PARTICLES = frozenset({"de", "von", "van", "der", "da", "del", "la", "le", "bin", "al", "ibn"})
+# Words that make a capitalised run a place, an organisation or an event rather than a person.
+NOT_PERSON = frozenset("""
+east west north south middle central united states kingdom republic union council ministry palace university party
+army navy bank court house street road city county province state sea ocean river lake mountains islands island gulf
+cup league association organization organisation company inc ltd corp group festival olympics games prize award
+airport station hospital school college institute museum church cathedral square bridge park forces police agency
+department committee commission fund times post news press guardian tribune herald journal club stadium airlines
+government parliament senate congress assembly office service services fc war world summit conference treaty act
+""".split())
+
+
+ROLES = frozenset("""
+president prime minister foreign secretary state crown prince princess king queen general senator governor chancellor
+mayor judge justice pope sheikh sir dr professor chief deputy vice national security adviser advisor envoy spokesperson
+spokesman spokeswoman director chairman chairwoman ceo coach captain commander lord lady representative ambassador
+us u.s. uk eu un russian american british ukrainian saudi turkish french german chinese israeli iranian kenyan
+""".split())
+
+
+def strip_roles(name: str) -> str:
+    """A name without the titles and roles written before it: "Russian Foreign Minister Sergei
+    Lavrov" -> "Sergei Lavrov" (two words at least are kept)."""
+    words = name.split()
+    while len(words) > 2 and words[0].lower().strip(".,") in ROLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def is_person_like(name: str) -> bool:
+    """Two to five capitalised words, particles allowed ("Mohammed bin Salman"), with no digits
+    and no word of a place or an organisation: "Yuri Ushakov", not "Middle East", not
+    "World Cup 2022", not "Zappa and the Mothers of Invention"."""
+    words = name.replace("’s", "").replace("'s", "").split()
+    if not 2 <= len(words) <= 5 or any(ch.isdigit() for ch in name):
+        return False
+    if any(w.lower().strip(".,") in NOT_PERSON for w in words):
+        return False
+    capitalised = [w for w in words if w[0].isupper()]
+    return len(capitalised) >= 2 and all(w[0].isupper() or w in PARTICLES for w in words)
+
+
+def words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower())
