@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from qa import answer_type
+from qa import answer_type, news
 from qa.errors import QAError
 from qa.query import resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
@@ -58,6 +58,7 @@ class Answer:
     closest: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     short_answer: str | None = None  # a date, number or name lifted from citation [1] (qa.answer_type)
+    note: str | None = None  # e.g. "from an article of 12 May 2025; the newest article is of …" (qa.news)
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +67,7 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "short_answer": self.short_answer,
+            "note": self.note,
             "citations": [asdict(c) for c in self.citations],
             "closest": [asdict(c) for c in self.closest],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
@@ -149,7 +151,7 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
         article_id=s.article_id,
         title=meta.get("title", ""),
         source=meta.get("source", ""),
-        date=meta.get("date", ""),
+        date=meta.get("published") or meta.get("date", ""),
         sentence_index=s.index,
         paragraph=s.paragraph,
         start=s.start,
@@ -157,6 +159,13 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
         text=s.text,
         score=round(hit.score, 6),
     )
+
+
+def _context(hit: Hit, articles: dict[str, dict]) -> str:
+    """The sentence's article, title included: a sentence says "the talks" where its article
+    said "the Riyadh talks" a paragraph before."""
+    meta = articles.get(hit.sentence.article_id, {})
+    return f"{meta.get('title', '')} {meta.get('text', '')}"
 
 
 def compose(
@@ -168,12 +177,20 @@ def compose(
     use_cosine: bool = True,
 ) -> Answer:
     """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak."""
-    if not hits or (use_cosine and evidence_strength(hits, settings.coverage_weight) < settings.abstain_below):
+    # A restated question proves nothing; a sentence whose article never mentions what the
+    # question names does not answer it.
+    evidence = [
+        h for h in hits
+        if not news.echoes(query, h.sentence.text)
+        and not news.names_absent(query, h.sentence.text, _context(h, articles))
+    ]
+    if not evidence or (use_cosine and evidence_strength(evidence, settings.coverage_weight) < settings.abstain_below):
         closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
-    citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(hits, settings))]
+    citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(evidence, settings))]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
-    return Answer(question, text, citations, False, query=query, short_answer=answer_type.short_answer(query, citations[0].text))
+    note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
+    return Answer(question, text, citations, False, query=query, short_answer=answer_type.short_answer(query, citations[0].text), note=note)
 
 
 def answer(

@@ -43,7 +43,7 @@ _MD_HEADING_RE = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 
 @dataclass(frozen=True)
 class Article:
-    """One article file: its stable id (the file stem), metadata, and original text."""
+    """One article: its stable id (qa.articles.file_id), metadata, and original text."""
 
     id: str
     title: str
@@ -54,6 +54,8 @@ class Article:
     path: str = ""
     body_start: int = 0
     body_end: int = -1
+    published: str = ""  # ISO date (qa.dates.article_date): metadata, else text, else file
+    date_source: str = ""
 
     def body_span(self) -> tuple[int, int]:
         end = len(self.text) if self.body_end < 0 else self.body_end

@@ -33,7 +33,7 @@ from qa.embed import Embedder
 from qa.errors import IndexProblem, QAError
 from qa.sentences import MAX_SENTENCE_CHARS, SPLITTER_VERSION, Sentence, split_article
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 over accent-folded words
 EMBED_CHUNK = 2048  # sentences per encode call: big enough to batch well, small enough for a progress bar
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -74,6 +74,7 @@ def _previous(index_dir: Path, embedder: Embedder) -> tuple[dict, dict[str, dict
         return {}, {}, [], None
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        # Vectors depend on the model and the splitter only: a new format re-writes the other files.
         if manifest.get("model_sha256") != embedder.fingerprint() or manifest.get("splitter") != SPLITTER_VERSION:
             return {}, {}, [], None
         sentences = read_sentences(path / "sentences.jsonl")
@@ -86,7 +87,8 @@ def _previous(index_dir: Path, embedder: Embedder) -> tuple[dict, dict[str, dict
 
 
 def _meta(article: Article, n_sentences: int) -> dict:
-    return {"hash": article.hash, "title": article.title, "source": article.source, "date": article.date, "path": article.path, "sentences": n_sentences}
+    return {"hash": article.hash, "title": article.title, "source": article.source, "date": article.date, "published": article.published,
+            "date_source": article.date_source, "path": article.path, "sentences": n_sentences}
 
 
 def build_index(
@@ -197,7 +199,8 @@ def build_index(
 
 def write_version(folder: Path, manifest: dict, articles: list[Article], sentences: list[Sentence], matrix: np.ndarray) -> None:
     """Every file of one version, the manifest last."""
-    store.write_jsonl(folder / "articles.jsonl", [{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "path": a.path, "text": a.text} for a in articles])
+    store.write_jsonl(folder / "articles.jsonl", [{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "published": a.published,
+                                                   "date_source": a.date_source, "path": a.path, "text": a.text} for a in articles])
     store.write_jsonl(folder / "sentences.jsonl", [asdict(s) for s in sentences])
     with open(folder / "vectors.npy", "wb") as f:
         np.save(f, matrix)

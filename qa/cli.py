@@ -211,6 +211,8 @@ def format_answer(ans) -> str:
         return "\n".join(lines).rstrip()
     if ans.short_answer:
         lines.insert(1 if lines[0].startswith("Understood as: ") else 0, f"Answer: {ans.short_answer}")
+    if ans.note:
+        lines.insert(len(lines) - 1, f"Note: this answer is {ans.note}.")
     lines.append("Sources:")
     for c in ans.citations:
         where = " · ".join(x for x in (c.title or c.article_id, c.source, c.date) if x)

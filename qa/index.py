@@ -75,7 +75,7 @@ def load_index(index_dir: Path, expected_model_sha256: str | None = None) -> Ind
     except (OSError, ValueError, AssertionError, RecursionError) as exc:
         raise damaged("manifest.json", type(exc).__name__) from None
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexProblem(f"index at {path} has format {manifest.get('format')}, this qa reads {FORMAT_VERSION}; {rebuild}")
+        raise IndexProblem(f"index at {path} has format {manifest.get('format')}, this qa reads {FORMAT_VERSION}; run `qa build` to update it (vectors are reused)")
     if expected_model_sha256 and manifest.get("model_sha256") != expected_model_sha256:
         raise IndexProblem(
             f"index at {path} was built with model {manifest.get('model')} "

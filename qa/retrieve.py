@@ -20,6 +20,7 @@ from enum import Enum
 
 import numpy as np
 
+from qa import news
 from qa.embed import Embedder
 from qa.index import Index
 from qa.rerank import Reranker, features, fuse, pair_text, zscore
@@ -101,6 +102,7 @@ class Retriever:
         self.rerank_depth = rerank_depth
         self.hop_depth = hop_depth
         self._prev, self._next = self._neighbour_rows(index.sentences)
+        self._recency = news.recency_map(index.articles)
 
     @staticmethod
     def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +149,8 @@ class Retriever:
             hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector), k)
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
-        return hits
+        # Time and echoes (qa/news.py), over the hits whose scores share one scale.
+        return news.adjust(query, hits, self._recency, self.rerank_depth if self.reranker is not None else k)
 
     def second_hop(self, query: str, qvec: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
         """Puts second the best sentence for the question *plus* the best hit.
@@ -208,9 +211,9 @@ class Retriever:
         dense_ids, dense_scores = self.index.dense_search(qvec, min(n, max(k, self.candidates)))
         if self.mode == Mode.DENSE:
             return [Hit(self.index.sentences[i], float(s), int(i), {"dense": float(s)}) for i, s in zip(dense_ids[:k], dense_scores[:k])]
-        return self._fuse(qvec, self.index.bm25_scores(query), dense_ids, k)
+        return self._fuse(qvec, self.index.bm25_scores(query), dense_ids, k, recent=bool(news.RECENT_RE.search(query)))
 
-    def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int) -> list[Hit]:
+    def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int, recent: bool = False) -> list[Hit]:
         w = self.weights
         c = min(len(bm25_all), self.candidates)
         bm25_top = np.argpartition(-bm25_all, c - 1)[:c] if c < len(bm25_all) else np.arange(len(bm25_all))
@@ -238,6 +241,11 @@ class Retriever:
             + w.bm25_context * norm(bm_ctx)
             + w.dense_context * norm(de_ctx)
         )
+        if recent and self._recency:  # a question about now: the newer of the best candidates reach the reranker
+            best = np.argsort(-fused, kind="stable")[: news.RECENT_POOL]
+            aids = [self.index.sentences[int(cand[i])].article_id for i in best]
+            rel = news.relative(aids, self._recency)
+            fused[best] += news.RECENCY * np.array([rel.get(a, 0.0) for a in aids])
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(

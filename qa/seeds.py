@@ -23,6 +23,7 @@ from qa.articles import (
     file_id,
     parse_article,
 )
+from qa.dates import article_date
 
 
 def scan_seeds(seeds_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -80,6 +81,13 @@ def scan_seeds(seeds_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
 
 def iter_seed_files(seeds_dir: Path) -> list[Path]:
     return scan_seeds(seeds_dir)[0]
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def read_folders(folders: list[Path]) -> ReadReport:
@@ -145,10 +153,13 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
             found = _from_records(rel, text, suffix, report)
         else:
             found = [parse_article(file_id(rel), text, path=rel)]
+        mtime = _mtime(path)
         for article in found:
             if article is None:
                 report.skipped.append((rel, "no article text found"))
                 continue
+            published, source = article_date(article.date, article.text, path.name, mtime)
+            article = replace(article, published=published, date_source=source)
             if article.hash in seen_hash:
                 report.duplicates.append((article.path, seen_hash[article.hash]))
                 continue

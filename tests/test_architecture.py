@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Pipeline order: a module may import from its own stage or an earlier one, never a later one.
 STAGES = [
-    {"qa.errors", "qa.settings", "qa.metrics", "qa.runtime", "qa.text"},
+    {"qa.errors", "qa.settings", "qa.metrics", "qa.runtime", "qa.text", "qa.dates"},
     {"qa.articles", "qa.seeds"},
     {"qa.sentences"},
     {"qa.embed", "qa.minilm_onnx"},
     {"qa.backends", "qa.store"},
     {"qa.build", "qa.index"},
-    {"qa.answer_type", "qa.rerank"},
+    {"qa.answer_type", "qa.rerank", "qa.news"},
     {"qa.retrieve"},
     {"qa.query"},
     {"qa.answer"},

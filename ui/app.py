@@ -45,6 +45,7 @@ CSS = """
 .qa-reply .qa-short { margin: 0 0 6px 0; font-size: 16px; }
 .qa-reply .qa-marker { text-decoration: none; font-weight: 700; }
 .qa-abstained p { margin: 0; }
+.qa-reply .qa-note { margin: 4px 0 0 0; color: #9a3412; font-size: 13px; }
 .qa-reply .qa-understood { margin: 0 0 6px 0; color: #57606a; font-size: 13px; }
 """
 
@@ -132,7 +133,8 @@ def reply_html(ans: Answer, turn: int) -> str:
         for c in ans.citations
     )
     short = f'<p class="qa-short"><b>{html.escape(ans.short_answer)}</b></p>' if ans.short_answer else ""
-    return f'<div class="qa-reply">{understood}{short}{quotes}</div>'
+    note = f'<p class="qa-note">Note: this answer is {html.escape(ans.note)}.</p>' if ans.note else ""
+    return f'<div class="qa-reply">{understood}{short}{quotes}{note}</div>'
 
 
 CONTEXT_CHARS = 600  # of the paragraph shown on each side of a cited sentence

@@ -29,6 +29,7 @@ def summarize(rows: list[Scored]) -> dict:
     abst, _ = _mean(r.abstention_correct for r in unanswerable)
     false_abst, _ = _mean(r.abstained for r in answerable)
     latencies = [r.latency_ms for r in rows]
+    first, _ = _mean(r.first_citation_correct for r in answerable)
     return {
         "answer_accuracy": acc,
         "citation_precision": prec,
@@ -36,6 +37,7 @@ def summarize(rows: list[Scored]) -> dict:
         "abstention_accuracy": abst,
         "false_abstention_rate": false_abst,
         "mean_citations": (sum(len(r.cited) for r in rows) / len(rows)) if rows else None,
+        "first_citation_accuracy": first,
         "latency_p50_ms": round(percentile(latencies, 50), 2),
         "latency_p95_ms": round(percentile(latencies, 95), 2),
         "n_questions": len(rows),

@@ -142,6 +142,7 @@ class Scored:
     citation_precision: float | None
     citation_recall: float | None
     abstention_correct: bool | None
+    first_citation_correct: bool | None
     latency_ms: float
 
 
@@ -162,7 +163,11 @@ def score(q: EvalQuestion, reply: str, abstained: bool, cited: list[str]) -> dic
     if sents:
         good = [any(contains(s, a) for a in answers if a) or any(overlaps(s, e) for e in evidence) for s in sents]
         precision = sum(good) / len(good)
+    first = None
+    if q.answerable:
+        first = bool(sents) and (any(contains(sents[0], a) for a in answers if a) or any(overlaps(sents[0], e) for e in evidence))
     return {
+        "first_citation_correct": first,
         "answer_correct": correct,
         "citation_precision": precision,
         "citation_recall": recall,

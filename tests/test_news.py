@@ -1,0 +1,121 @@
+"""News-aware ranking: article dates, recency, echoes, accent folding (qa/dates.py, qa/news.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.dates import article_date, display, find_date
+from qa.news import adjust, echoes, recency_map, relative, sentence_kind, stale_note
+from qa.retrieve import Hit
+from qa.sentences import Sentence
+from tests.conftest import FakeEmbedder
+
+
+@pytest.mark.parametrize(
+    "text, iso",
+    [
+        ("Date: 2025-02-18", "2025-02-18"),
+        ("at Diriyah Palace, in Riyadh, Saudi Arabia, Tuesday, Feb. 18, 2025. (Photo via AP)", "2025-02-18"),
+        ("It happened on 12 May 2025 in Turin.", "2025-05-12"),
+        ("On March 18, 1965, he walked in space.", "1965-03-18"),
+        ("2019-10-14_kenya-s-brigid-kosgei.txt", "2019-10-14"),
+        ("No date here, only 2019 as a year.", None),
+    ],
+)
+def test_dates_are_found_in_the_forms_news_uses(text: str, iso: str | None):
+    found = find_date(text)
+    assert (found.isoformat() if found else None) == iso
+
+
+def test_article_date_prefers_metadata_then_text_then_file_name_then_file_time():
+    assert article_date("2024-10-30", "Text of Feb. 18, 2025.", "2019-01-01_x.txt", 0.0) == ("2024-10-30", "metadata")
+    assert article_date("", "Text of Feb. 18, 2025.", "2019-01-01_x.txt", 0.0) == ("2025-02-18", "text")
+    assert article_date("", "Undated text.", "2019-01-01_x.txt", 0.0) == ("2019-01-01", "file name")
+    assert article_date("", "Undated text.", "notes.txt", 86400.0 * 365) == ("1971-01-01", "file time")
+    assert display("2025-05-12") == "12 May 2025"
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("Who won the 2026 Kentucky Derby?", "question"),
+        ("# Storm closes harbour", "heading"),
+        ("Storm closes harbour", "heading"),
+        ("By Jane Smith", "heading"),
+        ("US Secretary of State Marco Rubio sits next to Mike Waltz, in Riyadh. (Evelyn Hockstein/Pool Photo via AP)", "caption"),
+        ("Sovereign Grace won the 2026 Kentucky Derby on Saturday.", ""),
+    ],
+)
+def test_sentence_kinds(text: str, kind: str):
+    assert sentence_kind(text) == kind
+
+
+def test_a_sentence_restating_the_question_is_no_evidence():
+    assert echoes("Which horse won this year's Kentucky Derby?", "Which horse won the Kentucky Derby?")
+    assert not echoes("Which horse won this year's Kentucky Derby?", "Who rode Sovereign Grace, the horse that won the Derby?")
+    assert not echoes("Which horse won?", "Sovereign Grace won the Derby.")
+
+
+def _hit(aid: str, text: str, score: float, row: int) -> Hit:
+    return Hit(Sentence(aid, 0, 0, 0, len(text), text), score, row, {})
+
+
+ARTICLES = {"old": {"published": "2010-05-01"}, "new": {"published": "2020-05-01"}, "mid": {"published": "2015-05-01"}}
+
+
+def test_a_question_about_now_puts_the_newest_relevant_article_first():
+    rec = recency_map(ARTICLES)
+    assert rec == {"old": 0.0, "new": 1.0, "mid": pytest.approx(0.5, abs=0.01)}
+    hits = [_hit("old", "Floods hit the valley in May.", 2.0, 0), _hit("new", "Floods hit the coast in May.", 1.6, 1)]
+    assert [h.sentence.article_id for h in adjust("Where did the floods hit?", hits, rec, 2)] == ["old", "new"]  # a nudge, not a rule
+    assert [h.sentence.article_id for h in adjust("Where did the latest floods hit?", hits, rec, 2)] == ["new", "old"]
+    near = [_hit("old", "A storm formed.", 1.0, 0), _hit("new", "A storm formed too.", 0.99, 1)]
+    assert adjust("Which storm formed?", near, rec, 2)[0].sentence.article_id == "new"  # near-equal: the newer wins
+    assert relative(["old", "mid"], rec) == {"old": 0.0, "mid": 1.0}
+
+
+def test_echoes_and_headings_lose_to_the_answer():
+    hits = [_hit("new", "Who won the 2026 Kentucky Derby?", 3.0, 0), _hit("new", "Sovereign Grace won the 2026 Kentucky Derby.", 2.5, 1)]
+    assert adjust("Who won the 2026 Kentucky Derby?", hits, {}, 2)[0].position == 1
+
+
+def test_old_evidence_for_a_question_about_now_is_said():
+    assert stale_note("Who won the latest race?", {"published": "2015-05-01"}, ARTICLES) == (
+        "from an article of 1 May 2015; the newest article is of 1 May 2020")
+    assert stale_note("Who won the race?", {"published": "2015-05-01"}, ARTICLES) is None
+    assert stale_note("Who won the latest race?", {"published": "2020-04-01"}, ARTICLES) is None
+
+
+def test_accents_and_inflections_match_in_bm25(tmp_path: Path):
+    from qa.build import build_index
+    from qa.index import load_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("Temür Kaliyev won the vote in Genève. Crowds gathered.\n", encoding="utf-8")
+    (seeds / "b.txt").write_text("Rain fell on the fields. Farmers waited.\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", FakeEmbedder())
+    index = load_index(tmp_path / "i")
+    scores = index.bm25_scores("Temur Geneve")
+    assert scores.argmax() == 0 and scores[0] > 0
+    assert index.terms(["voting"]) == index.terms(["votes"])  # stemmed alike
+    assert {"say", "waltz"} <= index.terms(["Waltz said it"])[0] & index.terms(["What did Waltz say?"])[0]  # irregular verbs at their base
+
+
+def test_every_citation_carries_its_article_date(tmp_path: Path):
+    from qa.answer import answer
+    from qa.build import build_index
+    from qa.index import load_index
+    from qa.retrieve import Retriever
+    from qa.seeds import read_seeds
+    from qa.settings import Settings
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    (seeds / "2019-10-14_marathon.txt").write_text("Brigid Kosgei won the marathon. She set a record.\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", FakeEmbedder())
+    ans = answer("Who won the marathon?", Retriever(load_index(tmp_path / "i"), FakeEmbedder(), rerank_depth=0), Settings(abstain_below=0.0))
+    assert ans.citations[0].date == "2019-10-14"
