@@ -23,6 +23,7 @@ from qa import answer_type, news
 from qa.errors import QAError
 from qa.query import resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
+from qa.sentences import Sentence
 from qa.settings import Settings
 
 ABSTAIN_TEXT = "The articles don't say."
@@ -161,11 +162,65 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
     )
 
 
-def _context(hit: Hit, articles: dict[str, dict]) -> str:
-    """The sentence's article, title included: a sentence says "the talks" where its article
+_LEANS_BACK = re.compile(
+    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|The (?:company|site|group|agency|element|city|country|"
+    r"team|band|film|album|organi[sz]ation|party|government|state|region|area|building|project|plan|deal|agreement|move|decision|"
+    r"report|study|book|song|event|attack|war|law|bill|court|firm|church|school|university|station|club))\b"
+)
+
+
+def _quote_balance(text: str) -> int:
+    """Opening minus closing typographic quotes: > 0 a quotation runs on, < 0 it began earlier."""
+    return text.count("“") - text.count("”")
+
+
+def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int) -> list[Hit]:
+    """Each quoted sentence with the sentences it cannot be read without, in reading order:
+    the sentence before one that opens with "He", "It", "This", "The company" (the one that
+    names them), and the rest of a quotation that runs across sentences ("“We seek a strong
+    and lasting peace in Ukraine. To achieve this, …,” Macron wrote on X.")."""
+
+    def same_paragraph(i: int, j: int) -> bool:
+        return 0 <= j < len(sentences) and sentences[j].article_id == sentences[i].article_id and sentences[j].paragraph == sentences[i].paragraph
+
+    out: list[Hit] = []
+    taken = {h.position for h in chosen}
+    for hit in chosen:
+        i = hit.position
+        before: list[int] = []
+        after: list[int] = []
+        if _LEANS_BACK.match(hit.sentence.text) and same_paragraph(i, i - 1):
+            before.append(i - 1)
+        balance = _quote_balance(hit.sentence.text)
+        j = i
+        while balance < 0 and same_paragraph(i, j - 1) and len(before) < 3:  # the quotation began earlier
+            j -= 1
+            balance += _quote_balance(sentences[j].text)
+            if j not in before:
+                before.append(j)
+        j = i
+        balance = _quote_balance(hit.sentence.text)
+        while balance > 0 and same_paragraph(i, j + 1) and len(after) < 3:  # it goes on (to its attribution)
+            j += 1
+            balance += _quote_balance(sentences[j].text)
+            after.append(j)
+        for k in sorted(set(before)):
+            if k not in taken:
+                out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))
+                taken.add(k)
+        out.append(hit)
+        for k in after:
+            if k not in taken:
+                out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))
+                taken.add(k)
+    return out[: max(limit, len(chosen))]
+
+
+def _context(hit: Hit, articles: dict[str, dict]) -> tuple[str, str]:
+    """The sentence's article and its title: a sentence says "the talks" where its article
     said "the Riyadh talks" a paragraph before."""
     meta = articles.get(hit.sentence.article_id, {})
-    return f"{meta.get('title', '')} {meta.get('text', '')}"
+    return meta.get("title", ""), meta.get("text", "")
 
 
 def compose(
@@ -175,19 +230,24 @@ def compose(
     articles: dict[str, dict],
     settings: Settings,
     use_cosine: bool = True,
+    sentences: list[Sentence] | None = None,
 ) -> Answer:
-    """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak."""
+    """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak.
+    With the index's `sentences`, a quote that leans on its neighbours brings them (`with_units`)."""
     # A restated question proves nothing; a sentence whose article never mentions what the
     # question names does not answer it.
     evidence = [
         h for h in hits
         if not news.echoes(query, h.sentence.text)
-        and not news.names_absent(query, h.sentence.text, _context(h, articles))
+        and not news.names_absent(query, h.sentence.text, *_context(h, articles))
     ]
     if not evidence or (use_cosine and evidence_strength(evidence, settings.coverage_weight) < settings.abstain_below):
         closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
-    citations = [_citation(i + 1, h, articles) for i, h in enumerate(select(evidence, settings))]
+    chosen = select(evidence, settings)
+    if sentences is not None:
+        chosen = with_units(chosen, sentences, settings.max_citations + 2)
+    citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
     note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
     return Answer(question, text, citations, False, query=query, short_answer=answer_type.short_answer(query, citations[0].text), note=note)
@@ -223,7 +283,8 @@ def answer(
     hits = retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec)
     hits = retriever.with_coverage(understood, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
-    result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25")
+    result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25",
+                     sentences=retriever.index.sentences)
     t4 = time.perf_counter()
     result.timings_ms = {
         "rewrite": (t1 - t0) * 1000,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 
 from qa.dates import display
 
@@ -61,7 +62,7 @@ def echoes(question: str, sentence: str) -> bool:
     return sentence_kind(sentence) == "question" and _content(sentence) <= _content(question) | {"s"}
 
 
-def names_absent(question: str, sentence: str, context: str) -> bool:
+def names_absent(question: str, sentence: str, *context: str) -> bool:
     """True when the question names someone or something (a capitalised run) that neither the
     sentence nor its context (its article) mentions: "What did China say about the talks?" is
     not answered from an article that never mentions China. Words match by prefix after
@@ -71,12 +72,20 @@ def names_absent(question: str, sentence: str, context: str) -> bool:
     names = [n for _, _, n in name_runs(question, sentence_starts=False)]
     if not names:
         return False
-    seen = set(_WORD.findall(fold(sentence + " " + context)))
+    seen = _words_of(sentence).union(*(_words_of(c) for c in context))
     for name in names:
         words = [w for w in _WORD.findall(fold(name)) if w not in _STOP and len(w) > 2]
         if words and not any(s.startswith(w) or w.startswith(s) and len(s) > 3 for w in words for s in seen):
             return True
     return False
+
+
+@lru_cache(maxsize=512)
+def _words_of(text: str) -> frozenset[str]:
+    """Folded words of a text (an article's is read for many questions: cached)."""
+    from qa.text import fold
+
+    return frozenset(_WORD.findall(fold(text)))
 
 
 def recency_map(articles: dict[str, dict]) -> dict[str, float]:

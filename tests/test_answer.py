@@ -69,3 +69,27 @@ def test_overlong_question_is_refused_with_the_limit():
 def test_an_over_long_history_item_is_named_as_such(retriever: Retriever):
     with pytest.raises(QAError, match="history item 2 is 3,000 characters long"):
         answer("What did he say?", retriever, Settings(), history=["Who is the mayor?", "x" * 3000])
+
+
+def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
+    from qa.answer import with_units
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    texts = [
+        "Marco Polo travelled to China in 1271.",
+        "He stayed for seventeen years.",
+        "“We seek a strong and lasting peace in Ukraine.",
+        "To achieve this, Russia must end its aggression,” Macron wrote on X.",
+        "“This needs to be a permanent end to the war,” said Waltz.",
+    ]
+    sents = [Sentence("a", i, 0, 0, len(t), t) for i, t in enumerate(texts)]
+
+    def units(i: int) -> list[int]:
+        return [h.position for h in with_units([Hit(sents[i], 1.0, i, {})], sents, 5)]
+
+    assert units(1) == [0, 1]  # "He" is the sentence before's Marco Polo
+    assert units(3) == [2, 3]  # the quotation began a sentence earlier
+    assert units(2) == [2, 3]  # ... and goes on to its attribution
+    assert units(4) == [4]  # "“This" inside a quotation leans on nothing outside it
+    assert units(0) == [0]

@@ -172,6 +172,18 @@ class QaMethod:
         self.check = abstention_check
         self.strengths: list[tuple[float, float]] = []
         self.misses: list[dict] = []
+        # Wrong replies whose first quote is the gold sentence's neighbour: with the units of
+        # qa.answer.with_units (the product) and without them (before).
+        self.neighbour = {"with units": [0, 0], "without units": [0, 0]}  # [wrong, neighbour of gold]
+
+    def _neighbours(self, name: str, ans, q: BenchQuestion) -> None:
+        reply = normalize(ans.text)
+        if ans.abstained or any(normalize(a) in reply for a in q.answers if normalize(a)):
+            return
+        tally = self.neighbour[name]
+        tally[0] += 1
+        first = (ans.citations[0].article_id, ans.citations[0].sentence_index)
+        tally[1] += any(g[0] == first[0] and abs(g[1] - first[1]) == 1 for g in q.gold)
 
     def run(self, q: BenchQuestion, qvec: np.ndarray, embed_ms: float) -> Outcome:
         from qa.answer import compose, evidence_strength
@@ -180,8 +192,10 @@ class QaMethod:
         t = time.perf_counter()
         hits = r.search(q.question, k=10, query_vector=qvec)
         hits = r.with_coverage(q.question, hits[:3]) + hits[3:]
-        ans = compose(q.question, q.question, hits, self.articles, self.settings)
+        ans = compose(q.question, q.question, hits, self.articles, self.settings, sentences=r.index.sentences)
         ms = (time.perf_counter() - t) * 1000 + embed_ms
+        self._neighbours("with units", ans, q)
+        self._neighbours("without units", compose(q.question, q.question, hits, self.articles, self.settings), q)
         if self.check:  # not timed
             wide = r.first_stage(q.question, k=80, query_vector=qvec)
             other = [h for h in wide if h.sentence.article_id != q.article_id]
@@ -294,6 +308,9 @@ def run_benchmark(
         result["short_answers"] = short.metrics()
         if qa_runner.strengths:
             result["abstention"] = abstention_check(qa_runner.strengths, settings.abstain_below)
+        result["neighbour_misses"] = {
+            name: {"wrong": w, "neighbour_of_gold": n, "share": round(n / w, 4) if w else 0.0} for name, (w, n) in qa_runner.neighbour.items()
+        }
     return result
 
 
