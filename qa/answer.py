@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from qa import answer_type, news
+from qa.documents import page_of
 from qa.errors import QAError
 from qa.query import resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
@@ -45,6 +46,7 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None  # in a PDF, the page the sentence is on (from 1)
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
     return Citation(
         n=n,
         article_id=s.article_id,
-        title=meta.get("title", ""),
+        title=meta.get("title") or meta.get("display_title", ""),
         source=meta.get("source", ""),
         date=meta.get("published") or meta.get("date", ""),
         sentence_index=s.index,
@@ -159,6 +161,7 @@ def _citation(n: int, hit: Hit, articles: dict[str, dict]) -> Citation:
         end=s.end,
         text=s.text,
         score=round(hit.score, 6),
+        page=page_of(meta.get("pages") or (), s.start),
     )
 
 

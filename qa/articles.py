@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx")
 RECORD_FIELDS = ("text", "title", "date", "url", "source", "id")
 
 
@@ -56,6 +56,7 @@ class Article:
     body_end: int = -1
     published: str = ""  # ISO date (qa.dates.article_date): metadata, else text, else file
     date_source: str = ""
+    pages: tuple[int, ...] = ()  # a PDF's page start offsets (qa.documents)
 
     def body_span(self) -> tuple[int, int]:
         end = len(self.text) if self.body_end < 0 else self.body_end
@@ -155,8 +156,8 @@ def parse_article(article_id: str, text: str, path: str = "") -> Article:
     if i < len(lines):
         s, e = lines[i]
         m = _MD_HEADING_RE.match(text[s:e])
-        if m and not meta["title"]:
-            meta["title"] = m.group(1)
+        if m:  # the heading is the title, or repeats the front matter's: never a sentence
+            meta["title"] = meta["title"] or m.group(1)
             i += 1
     if i < len(lines):
         body_start = lines[i][0]

@@ -86,9 +86,18 @@ def _previous(index_dir: Path, embedder: Embedder) -> tuple[dict, dict[str, dict
         return {}, {}, [], None  # a damaged old version is simply not reused
 
 
+def display_title(article: Article, sentences: list[Sentence]) -> str:
+    """What a card shows: the title, else the first sentence cut to about ten words (never the file name)."""
+    if article.title:
+        return article.title
+    first = sentences[0].text if sentences else article.text.strip().split("\n")[0]
+    words = first.split()
+    return " ".join(words[:10]) + ("…" if len(words) > 10 else "")
+
+
 def _meta(article: Article, n_sentences: int) -> dict:
     return {"hash": article.hash, "title": article.title, "source": article.source, "date": article.date, "published": article.published,
-            "date_source": article.date_source, "path": article.path, "sentences": n_sentences}
+            "date_source": article.date_source, "path": article.path, "sentences": n_sentences, **({"pages": len(article.pages)} if article.pages else {})}
 
 
 def build_index(
@@ -147,7 +156,7 @@ def build_index(
                 to_embed.extend(range(len(sentences), len(sentences) + len(sentences_of)))
                 vectors.extend([None] * len(sentences_of))
             sentences.extend(sentences_of)
-            article_meta[article.id] = _meta(article, len(sentences_of))
+            article_meta[article.id] = {**_meta(article, len(sentences_of)), "display_title": display_title(article, sentences_of)}
         tell("split", len(report.articles), len(report.articles))
         summary.removed = len(set(old_articles) - set(article_meta))
         summary.articles, summary.sentences = len(article_meta), len(sentences)
@@ -199,8 +208,10 @@ def build_index(
 
 def write_version(folder: Path, manifest: dict, articles: list[Article], sentences: list[Sentence], matrix: np.ndarray) -> None:
     """Every file of one version, the manifest last."""
-    store.write_jsonl(folder / "articles.jsonl", [{"id": a.id, "title": a.title, "source": a.source, "date": a.date, "published": a.published,
-                                                   "date_source": a.date_source, "path": a.path, "text": a.text} for a in articles])
+    store.write_jsonl(folder / "articles.jsonl", [{"id": a.id, "title": a.title, "display_title": manifest["articles"][a.id]["display_title"],
+                                                   "source": a.source, "date": a.date, "published": a.published,
+                                                   "date_source": a.date_source, "path": a.path, "text": a.text,
+                                                   **({"pages": list(a.pages)} if a.pages else {})} for a in articles])
     store.write_jsonl(folder / "sentences.jsonl", [asdict(s) for s in sentences])
     with open(folder / "vectors.npy", "wb") as f:
         np.save(f, matrix)

@@ -216,7 +216,8 @@ def format_answer(ans) -> str:
     lines.append("Sources:")
     for c in ans.citations:
         where = " · ".join(x for x in (c.title or c.article_id, c.source, c.date) if x)
-        lines.append(f"  [{c.n}] {where} · article {c.article_id} · sentence {c.sentence_index + 1} · chars {c.start}-{c.end}")
+        page = f" · page {c.page}" if c.page else ""
+        lines.append(f"  [{c.n}] {where} · article {c.article_id}{page} · sentence {c.sentence_index + 1} · chars {c.start}-{c.end}")
     return "\n".join(lines)
 
 

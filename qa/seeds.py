@@ -16,6 +16,7 @@ from pathlib import Path
 from qa.articles import (
     MAX_FILE_BYTES,
     SUPPORTED_SUFFIXES,
+    Article,
     ReadReport,
     _decode,
     _from_html,
@@ -24,6 +25,7 @@ from qa.articles import (
     parse_article,
 )
 from qa.dates import article_date
+from qa.documents import DOCUMENT_SUFFIXES, Unreadable, read_document
 
 
 def scan_seeds(seeds_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -138,6 +140,14 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
         except OSError as exc:  # deleted or made unreadable while the folder was read
             report.skipped.append((rel, f"could not be read ({exc.strerror or exc}); it may have been moved or deleted"))
             continue
+        if suffix in DOCUMENT_SUFFIXES:
+            try:
+                document = read_document(file_id(rel), raw, suffix, rel)
+            except Unreadable as exc:
+                report.skipped.append((rel, str(exc)))
+                continue
+            report.articles.extend(_dated([document], path, seen_hash, report))
+            continue
         text, warning = _decode(raw)
         if text is None:
             report.skipped.append((rel, warning or "unreadable"))
@@ -147,22 +157,30 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
         if not text.strip():
             report.skipped.append((rel, "empty file"))
             continue
+        found: list[Article | None]
         if suffix in (".html", ".htm"):
             found = [_from_html(file_id(rel), text, rel)]
         elif suffix in (".json", ".jsonl"):
             found = _from_records(rel, text, suffix, report)
         else:
             found = [parse_article(file_id(rel), text, path=rel)]
-        mtime = _mtime(path)
         for article in found:
             if article is None:
                 report.skipped.append((rel, "no article text found"))
-                continue
-            published, source = article_date(article.date, article.text, path.name, mtime)
-            article = replace(article, published=published, date_source=source)
-            if article.hash in seen_hash:
-                report.duplicates.append((article.path, seen_hash[article.hash]))
-                continue
-            seen_hash[article.hash] = article.id
-            report.articles.append(article)
+        report.articles.extend(_dated([a for a in found if a is not None], path, seen_hash, report))
     return report
+
+
+def _dated(found: list[Article], path: Path, seen_hash: dict[str, str], report: ReadReport) -> list[Article]:
+    """The file's articles with their dates, the same text twice kept once."""
+    mtime = _mtime(path)
+    out = []
+    for article in found:
+        published, source = article_date(article.date, article.text, path.name, mtime)
+        article = replace(article, published=published, date_source=source)
+        if article.hash in seen_hash:
+            report.duplicates.append((article.path, seen_hash[article.hash]))
+            continue
+        seen_hash[article.hash] = article.id
+        out.append(article)
+    return out

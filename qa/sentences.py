@@ -19,8 +19,9 @@ from pathlib import Path
 
 from qa.articles import Article
 
-SPLITTER_VERSION = "punkt+news-2"  # 2: sentences capped at MAX_SENTENCE_CHARS
+SPLITTER_VERSION = "punkt+news-3"  # 2: sentences capped at MAX_SENTENCE_CHARS; 3: Markdown headings skipped
 MAX_SENTENCE_CHARS = 1000
+_MD_HEADING = re.compile(r"^#{1,6}\s+\S[^\n]*$")
 
 _ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
@@ -132,6 +133,8 @@ def split_article(article: Article, cut: list[int] | None = None, limit: int | N
     body_start, body_end = article.body_span()
     sentences: list[Sentence] = []
     for p, (ps, pe) in enumerate(paragraph_spans(article.text, body_start, body_end)):
+        if _MD_HEADING.match(article.text[ps:pe]):
+            continue  # a Markdown heading ("## Reactions") labels a section; it is not a sentence to quote
         for s, e in split_paragraph(article.text, ps, pe, cut, limit):
             sentences.append(
                 Sentence(article.id, len(sentences), p, s, e, article.text[s:e])

@@ -27,7 +27,9 @@ class Status:
     version: str
 
     def line(self) -> str:
-        return f"{self.articles} articles · {self.sentences} sentences · built {self.built_at} · {self.model}"
+        articles = f"{self.articles} article{'' if self.articles == 1 else 's'}"
+        sentences = f"{self.sentences:,} sentence{'' if self.sentences == 1 else 's'}"
+        return f"{articles} · {sentences} · built {self.built_at} · {self.model}"
 
 
 class Assistant:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Pipeline order: a module may import from its own stage or an earlier one, never a later one.
 STAGES = [
     {"qa.errors", "qa.settings", "qa.metrics", "qa.runtime", "qa.text", "qa.dates"},
-    {"qa.articles", "qa.seeds"},
+    {"qa.articles"},
+    {"qa.documents", "qa.seeds"},
     {"qa.sentences"},
     {"qa.embed", "qa.minilm_onnx"},
     {"qa.backends", "qa.store"},

@@ -48,7 +48,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path):
     (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
     (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02binary\x00")
     (tmp_path / "latin.txt").write_bytes("Caf\xe9 owners in M\xe1laga protested. They closed for a day.\n".encode("latin-1"))
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.odt").write_bytes(b"PK\x03\x04 an OpenDocument file")
     (tmp_path / "copy.txt").write_text("A bridge opened in Cork. Traffic moved at once.\n", encoding="utf-8")
     sub = tmp_path / "more"
     sub.mkdir()
@@ -62,7 +62,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path):
     skipped = dict(report.skipped)
     assert "empty.txt" in skipped and "empty" in skipped["empty.txt"]
     assert "blob.txt" in skipped and "binary" in skipped["blob.txt"]
-    assert "notes.pdf" in skipped and "unsupported" in skipped["notes.pdf"]
+    assert "notes.odt" in skipped and "unsupported" in skipped["notes.odt"]
     assert "big.txt" in skipped
     assert dict(report.warnings)["latin.txt"].startswith("not UTF-8")
     latin = next(a for a in report.articles if a.id == "latin.txt")
@@ -212,3 +212,25 @@ def test_several_folders_read_as_one_collection(tmp_path: Path):
     report = read_folders([a, b])
     assert [x.id for x in report.articles] == ["story.txt", "archive/story.txt"]
     assert report.duplicates == [("archive/copy.txt", "story.txt")]
+
+
+def test_pdf_pages_and_word_documents_are_read(tmp_path: Path):
+    from qa.documents import page_of, page_span
+    from tests.documents import write_docx, write_pdf
+
+    write_pdf(tmp_path / "report.pdf", [["Harbour report", "", "The harbour closed in March."], ["Repairs cost 2 million euros. Boats returned in May."]],
+              title="Harbour report 2025")
+    write_pdf(tmp_path / "scan.pdf", [[]])
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    write_docx(tmp_path / "memo.docx", ["Council memo", "The council met on Monday. It approved the budget."])
+    report = read_seeds(tmp_path)
+    arts = {a.id: a for a in report.articles}
+    pdf = arts["report.pdf"]
+    assert pdf.title == "Harbour report 2025" and len(pdf.pages) == 2
+    at = pdf.text.index("Repairs cost")
+    assert page_of(pdf.pages, at) == 2 and page_of(pdf.pages, pdf.text.index("closed")) == 1
+    s, e = page_span(pdf.text, pdf.pages, at)
+    assert pdf.text[s:e].startswith("Repairs cost") and "March" not in pdf.text[s:e]
+    assert "approved the budget" in arts["memo.docx"].text
+    skipped = dict(report.skipped)
+    assert "no text layer" in skipped["scan.pdf"] and "not a readable PDF" in skipped["broken.pdf"]

@@ -37,6 +37,10 @@ def ui_index(tmp_path_factory, real_embedder) -> Path:
     seeds = tmp_path_factory.mktemp("ui-seeds")
     shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
     (seeds / "bakery <img src=x onerror=window.__pwned=1>.txt").write_text(HOSTILE, encoding="utf-8")
+    from tests.documents import write_pdf
+
+    write_pdf(seeds / "harbour.pdf", [["Harbour report", "", "The harbour closed in March after the storm."],
+                                      ["Repairs to the harbour cost 2 million euros. Boats returned in May."]], title="Harbour report 2025")
     (seeds / "report.txt").write_text(
         "The audit report is online at https://evil.example/phish?a=1 for everyone. The fee was $$5$$ per copy, the auditors said.\n",
         encoding="utf-8")
@@ -97,8 +101,35 @@ def ask(page, question: str, n_bots: int) -> str:
 
 def test_examples_and_status_on_an_empty_chat(page):
     status = page.locator("#status").inner_text()
-    assert "3 articles" in status and "sentences" in status and "all-MiniLM-L6-v2" in status
-    assert page.locator("#chat").get_by_text("Who is ").count() >= 1  # example questions to click
+    assert "4 articles" in status and "sentences" in status and "all-MiniLM-L6-v2" in status
+    assert page.locator("h2").first.inner_text().startswith("qa")  # the page says what it is
+    page.wait_for_selector("#examples button.qa-example", timeout=30_000)
+    example = page.locator("#examples button.qa-example").first
+    question = example.get_attribute("data-q")
+    example.click()  # asks it; every example shown was checked to be answered
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"bot\"]').length >= 1", timeout=30_000)
+    page.wait_for_function("/answer 1/.test(document.querySelector('#status').innerText)", timeout=30_000)
+    assert question in page.locator('[data-testid="user"]').first.inner_text()
+    assert "The articles don't say" not in page.locator('[data-testid="bot"]').first.inner_text()
+
+
+def test_an_earlier_replys_marker_shows_that_replys_sources(page):
+    ask(page, "How long did the talks last?", 1)
+    ask(page, "Where can customers read the menu?", 2)
+    assert page.locator("#sources section.qa-current").get_attribute("data-turn") == "2"
+    page.locator('[data-testid="bot"]').nth(0).locator('a[href*="#src-1-"]').first.click()
+    page.wait_for_function("document.querySelector('#sources section.qa-current').getAttribute('data-turn') === '1'", timeout=5_000)
+    assert "five hours" in page.locator("#sources section.qa-current").inner_text()
+    page.locator("#sources section.qa-current details.qa-full summary").first.click()  # the whole article, sentence marked
+    assert page.locator("#sources section.qa-current details.qa-full[open] .qa-article mark").count() == 1
+
+
+def test_a_pdf_is_cited_with_its_page(page):
+    reply = ask(page, "How much did the harbour repairs cost?", 1)
+    assert "2 million euros" in reply
+    sources = page.locator("#sources section.qa-current").inner_text()
+    assert "page 2" in sources and "Harbour report 2025" in sources
+    assert "2 million euros" in page.locator("#sources section.qa-current mark").first.inner_text()
 
 
 def test_riyadh_answer_names_five_with_marker_and_highlighted_source(page):
@@ -196,7 +227,7 @@ def test_http_api_returns_the_cli_json(server):
     assert code == 400 and "history" in body["error"]
     with urllib.request.urlopen(server.url + "/api/status") as r:
         status = json.loads(r.read())
-    assert status["articles"] == 3 and status["model"] == "all-MiniLM-L6-v2"
+    assert status["articles"] == 4 and status["model"] == "all-MiniLM-L6-v2"
 
 
 def test_gradio_client_chat_endpoint(server):

@@ -52,8 +52,11 @@ def test_abstention_reply_says_it_once():
 def test_source_context_is_bounded_around_a_huge_paragraph():
     text = "x " * 500_000 + "The cited sentence. " + "y " * 500_000
     start = text.index("The cited")
+    from qa_ui.app import FULL_TEXT_CHARS
+
     out = sources_html(Answer("q", "x", [_cite(1, "The cited sentence.", start)], False), {"a1": {"text": text}}, 1)
-    assert len(out) < 3_000 and "…" in out
+    para = out.split('<div class="qa-para">')[1].split("</div>")[0]
+    assert len(para) < 3_000 and "…" in para and len(out) < FULL_TEXT_CHARS + 5_000
 
 
 def test_sources_panel_highlights_the_sentence_in_its_paragraph_escaped():
@@ -62,7 +65,10 @@ def test_sources_panel_highlights_the_sentence_in_its_paragraph_escaped():
     ans = Answer("q", "x", [_cite(1, EVIL, start)], False)
     html = sources_html(ans, {"a1": {"text": text}}, turn=2)
     assert '<mark id="src-2-1">' in html
-    assert "Before it." in html and "After it." in html and "Next para." not in html and "Intro para." not in html
+    para = html.split('<div class="qa-para">')[1].split("</div>")[0]
+    assert "Before it." in para and "After it." in para and "Next para." not in para and "Intro para." not in para
+    full = html.split('<div class="qa-article">')[1]
+    assert "Intro para." in full and "Next para." in full and "<mark>" in full  # "Open the whole article"
     assert "<script>" not in html and "<img" not in html and "T &lt;b&gt;bold&lt;/b&gt;" in html
 
 
@@ -127,3 +133,24 @@ def test_the_reply_says_what_it_understood():
     ans = Answer("What was her time?", "x", [_cite(1, "She ran 2:14:04.")], False, query="What was Brigid <Kosgei>'s time?")
     assert 'Understood as: <i>What was Brigid &lt;Kosgei&gt;&#x27;s time?</i>' in reply_html(ans, 2)
     assert "Understood as" not in reply_html(Answer("Q?", "x", [_cite(1, "y")], False, query="Q?"), 1)
+
+
+def test_every_reply_keeps_its_own_sources():
+    from qa_ui.app import stack_panels
+
+    first = sources_html(Answer("Who?", "x", [_cite(1, "One.")], False), {"a1": {"text": "One."}}, 1)
+    second = sources_html(Answer("Where?", "x", [_cite(1, "Two.")], False), {"a1": {"text": "Two."}}, 2)
+    stacked = stack_panels(stack_panels("", first), second)
+    assert stacked.count("<section") == 2 and stacked.count("qa-current") == 1
+    assert 'id="src-1-1"' in stacked and 'id="src-2-1"' in stacked  # [1] of the first reply still has its source
+    assert stacked.index('data-turn="2"') > stacked.index('data-turn="1"') and 'class="qa-turn qa-current" data-turn="2"' in stacked
+
+
+def test_a_pdf_citation_shows_its_page():
+    text = "Page one text.\n\nPage two starts. The cited sentence.\n\nMore of page two."
+    pages = [0, text.index("Page two")]
+    start = text.index("The cited")
+    c = Citation(1, "r.pdf", "Report", "", "2025-02-18", 1, 1, start, start + 19, "The cited sentence.", 1.0, page=2)
+    out = sources_html(Answer("q", "x", [c], False), {"r.pdf": {"text": text, "pages": pages}}, 1)
+    para = out.split('<div class="qa-para">')[1].split("</div>")[0]
+    assert "page 2" in out and "18 February 2025" in out and "Page two starts." in para and "Page one" not in para

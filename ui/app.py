@@ -21,6 +21,8 @@ import re
 from collections.abc import Collection
 
 from qa.answer import Answer, Citation
+from qa.dates import display
+from qa.documents import page_span
 from qa.errors import QAError
 from qa.query import suggest_questions
 from qa.sentences import paragraph_around
@@ -47,13 +49,31 @@ CSS = """
 .qa-abstained p { margin: 0; }
 .qa-reply .qa-note { margin: 4px 0 0 0; color: #9a3412; font-size: 13px; }
 .qa-reply .qa-understood { margin: 0 0 6px 0; color: #57606a; font-size: 13px; }
+.qa-turn { display: none; }
+.qa-turn.qa-current { display: block; }
+.qa-turn-label { color: #57606a; font-size: 12px; margin: 0 0 6px 0; }
+details.qa-full summary { cursor: pointer; color: #0969da; font-size: 13px; margin-top: 6px; }
+.qa-article { white-space: pre-wrap; max-height: 420px; overflow-y: auto; border-top: 1px solid #d0d7de; margin-top: 6px; padding-top: 6px; font-size: 13px; }
+.qa-article mark { background: #fff3b0; }
+#examples button.qa-example { margin: 0 6px 6px 0; padding: 4px 10px; border: 1px solid #d0d7de; border-radius: 14px; background: #f6f8fa; cursor: pointer; font-size: 13px; }
 """
 
-# Clicking a marker [n] in a reply brings its source into view (and flashes it) instead of
-# following the link; capture phase, so it works whatever the chat's link handling is.
+# Clicking a marker [n] in any reply shows that reply's sources and brings the sentence into
+# view (and flashes it) instead of following the link; capture phase, so it works whatever the
+# chat's link handling is. An example question is asked by clicking it. Opening the whole
+# article scrolls to the cited sentence. A question of only spaces is not sent.
 HEAD = """
 <script>
 document.addEventListener('click', function (event) {
+  var example = event.target.closest && event.target.closest('button.qa-example');
+  if (example) {
+    var box = document.querySelector('#question textarea');
+    box.value = example.getAttribute('data-q');
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(function () { var b = document.querySelector('#question button.submit-button, #question button[aria-label="Submit"]');
+      if (b) { b.click(); } else { box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); } }, 50);
+    return;
+  }
   var link = event.target.closest && event.target.closest('a[href*="#src-"]');
   if (!link) return;
   event.preventDefault();
@@ -61,9 +81,27 @@ document.addEventListener('click', function (event) {
   var id = link.getAttribute('href').split('#')[1];
   var target = document.getElementById(id);
   if (target) {
+    var turn = target.closest('.qa-turn');
+    if (turn && !turn.classList.contains('qa-current')) {
+      document.querySelectorAll('#sources .qa-turn').forEach(function (t) { t.classList.remove('qa-current'); });
+      turn.classList.add('qa-current');
+    }
     target.scrollIntoView({behavior: 'smooth', block: 'center'});
     target.classList.add('flash');
     setTimeout(function () { target.classList.remove('flash'); }, 1600);
+  }
+}, true);
+document.addEventListener('toggle', function (event) {
+  var d = event.target;
+  if (d.classList && d.classList.contains('qa-full') && d.open) {
+    var m = d.querySelector('mark');
+    if (m) { m.scrollIntoView({block: 'center'}); }
+  }
+}, true);
+document.addEventListener('keydown', function (event) {
+  if (event.key === 'Enter' && !event.shiftKey && event.target.closest && event.target.closest('#question') && !event.target.value.trim()) {
+    event.preventDefault();
+    event.stopPropagation();
   }
 }, true);
 </script>
@@ -140,34 +178,62 @@ def reply_html(ans: Answer, turn: int) -> str:
 CONTEXT_CHARS = 600  # of the paragraph shown on each side of a cited sentence
 
 
+FULL_TEXT_CHARS = 40_000  # of the article shown around the sentence by "Open the whole article"
+
+
 def _source_card(c: Citation, article: dict, anchor: str, closest: bool) -> str:
     text = article.get("text", "")
-    p_start, p_end = paragraph_around(text, c.start, c.end)
+    pages = article.get("pages") or []
+    # A PDF's card shows the cited sentence's page; any other article's, its paragraph.
+    p_start, p_end = page_span(text, pages, c.start) if pages else paragraph_around(text, c.start, c.end)
     before, cited, after = text[max(p_start, c.start - CONTEXT_CHARS) : c.start], text[c.start : c.end], text[c.end : min(p_end, c.end + CONTEXT_CHARS)]
     before = ("…" if c.start - CONTEXT_CHARS > p_start else "") + before
     after += "…" if c.end + CONTEXT_CHARS < p_end else ""
-    title = c.title or c.article_id
-    meta = " · ".join(html.escape(x) for x in (c.source, c.date, f"{c.article_id}, sentence {c.sentence_index + 1}") if x)
+    title = c.title or "Untitled article"
+    page = f"page {c.page}" if c.page else ""
+    meta = " · ".join(html.escape(x) for x in (c.source, display(c.date) if c.date else "", page, f"sentence {c.sentence_index + 1}") if x)
+    lo, hi = max(0, c.start - FULL_TEXT_CHARS // 2), min(len(text), c.end + FULL_TEXT_CHARS // 2)
+    full = (
+        f'<details class="qa-full"><summary>Open the whole article</summary><div class="qa-article">'
+        f'{"…" if lo else ""}{html.escape(text[lo:c.start])}<mark>{html.escape(cited)}</mark>{html.escape(text[c.end:hi])}{"…" if hi < len(text) else ""}'
+        "</div></details>"
+    )
     return (
         f'<div class="qa-src{" qa-closest" if closest else ""}">'
         f"<h4>{html.escape(title)}</h4>"
         f'<div class="qa-meta">{meta}</div>'
         f'<div class="qa-para">{html.escape(before)}<mark id="{anchor}">'
         f'<span class="qa-n">[{c.n}]</span>{html.escape(cited)}</mark>{html.escape(after)}</div>'
-        "</div>"
+        f"{full}</div>"
     )
 
 
+def _turn_section(turn: int, body: str, question: str = "") -> str:
+    label = f'<div class="qa-turn-label">Sources of answer {turn}{": " + html.escape(question[:80]) if question else ""}</div>' if turn else ""
+    return f'<section class="qa-turn qa-current" data-turn="{turn}">{label}{body}</section>'
+
+
 def sources_html(ans: Answer | None, articles: dict[str, dict], turn: int) -> str:
-    """The sources panel for one answer."""
+    """The sources panel's section for one answer."""
     if ans is None:
-        return '<div class="qa-empty">Sources of the answer appear here.</div>'
+        return _turn_section(turn, '<div class="qa-empty">Sources of the answer appear here.</div>')
     if ans.abstained:
         if not ans.closest:
-            return '<div class="qa-empty">No passage is close to this question.</div>'
+            return _turn_section(turn, '<div class="qa-empty">No passage is close to this question.</div>', ans.question)
         cards = "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", True) for c in ans.closest)
-        return '<div class="qa-notanswer">Closest passages — not an answer</div>' + cards
-    return "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", False) for c in ans.citations)
+        return _turn_section(turn, '<div class="qa-notanswer">Closest passages — not an answer</div>' + cards, ans.question)
+    return _turn_section(turn, "".join(_source_card(c, articles.get(c.article_id, {}), f"src-{turn}-{c.n}", False) for c in ans.citations), ans.question)
+
+
+_SECTION_RE = re.compile(r'<section class="qa-turn[^"]*" data-turn="(\d+)">.*?</section>', re.S)
+KEEP_TURNS = 20
+
+
+def stack_panels(previous: str, new: str) -> str:
+    """Every reply keeps its sources: the earlier turns' sections stay (hidden) beside the new
+    one, so a click on [n] in an earlier reply can show them; the last KEEP_TURNS are kept."""
+    sections = [m.group(0).replace(' qa-current"', '"', 1) for m in _SECTION_RE.finditer(previous or "") if m.group(1) != "0"]
+    return "".join(sections[-(KEEP_TURNS - 1):]) + new
 
 
 def respond_to(assistant: Assistant, message: str, history: list[dict]) -> tuple[str, str, str]:
@@ -182,6 +248,31 @@ def respond_to(assistant: Assistant, message: str, history: list[dict]) -> tuple
     return reply_html(ans, turn), sources_html(ans, index.articles, turn), f"answer {turn} in {ans.timings_ms['total']:.0f} ms"
 
 
+_EXAMPLES: dict[str, list[str]] = {}  # index version -> example questions checked to be answered
+
+
+def examples_html(assistant: Assistant, n: int = 3) -> str:
+    """Buttons with example questions about the index in service, each one asked first and
+    shown only if it is answered (not abstained); worked out once per index version."""
+    try:
+        index = assistant.index
+    except QAError:
+        return ""
+    if index.version not in _EXAMPLES:
+        answered = []
+        for q in suggest_questions(index.sentences, n=3 * n):
+            try:
+                if not assistant.ask(q).abstained:
+                    answered.append(q)
+            except QAError:
+                continue
+            if len(answered) == n:
+                break
+        _EXAMPLES[index.version] = answered
+    buttons = "".join(f'<button class="qa-example" data-q="{html.escape(q)}">{html.escape(q)}</button>' for q in _EXAMPLES[index.version])
+    return f'<div class="qa-examples">{buttons}</div>' if buttons else ""
+
+
 def build_blocks(assistant: Assistant):
     _offline_env()
     import gradio as gr
@@ -193,25 +284,24 @@ def build_blocks(assistant: Assistant):
             line = f"**No index:** {md_escape(str(exc))}"
         return f"{line} · _{note}_" if note else line
 
-    try:
-        examples = suggest_questions(assistant.index.sentences, n=3) or None
-    except QAError:
-        examples = None
-
-    def respond(message: str, history: list[dict]):
+    def respond(message: str, history: list[dict], panels: str):
         if not isinstance(message, str) or not message.strip():
-            yield "Type a question about the articles.", gr.skip(), gr.skip()
+            yield "Type a question about the articles.", gr.skip(), gr.skip(), gr.skip()
             return
         reply, panel, note = respond_to(assistant, message, history)
-        yield reply, panel, status_line(note)
+        stacked = stack_panels(panels, panel)
+        yield reply, stacked, status_line(note), stacked
 
     with gr.Blocks(title="qa — ask the articles", fill_height=True) as demo:
+        gr.Markdown("## qa — ask the articles\nEvery answer quotes the sentences it rests on; click a marker [n] to see one in its article.",
+                    elem_id="heading")
         status = gr.Markdown(status_line(), elem_id="status")
+        panels = gr.State("")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
                 chatbot = gr.Chatbot(
-                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True, latex_delimiters=[],
+                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True, latex_delimiters=[], show_label=False,
                     placeholder="Ask a question about the articles. Every answer quotes its source sentences.",
                     buttons=["copy"],
                 )
@@ -219,16 +309,17 @@ def build_blocks(assistant: Assistant):
                     respond,
                     chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
-                    additional_outputs=[sources, status],
-                    examples=examples,
+                    additional_inputs=[panels],
+                    additional_outputs=[sources, status, panels],
                     api_name="chat",
                     fill_height=True,
                     autofocus=True,
                 )
+                example_box = gr.HTML("", elem_id="examples")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources.render()
-        demo.load(status_line, outputs=status, api_visibility="private")
+        demo.load(lambda: (status_line(), examples_html(assistant)), outputs=[status, example_box], api_visibility="private")
     demo.queue(default_concurrency_limit=assistant.settings.concurrency, max_size=assistant.settings.queue_size)
     return demo
 
