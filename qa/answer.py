@@ -23,7 +23,7 @@ from qa import answer_type, news
 from qa.documents import page_of
 from qa.errors import QAError
 from qa.query import resolve, retrieval_query, turns_from
-from qa.retrieve import Hit, Retriever
+from qa.retrieve import Filters, Hit, Retriever
 from qa.sentences import Sentence
 from qa.settings import Settings
 
@@ -261,6 +261,7 @@ def answer(
     retriever: Retriever,
     settings: Settings,
     history: list | tuple = (),
+    filters: Filters | None = None,
 ) -> Answer:
     """Answers one question (a follow-up when `history` holds the earlier user turns).
 
@@ -270,6 +271,7 @@ def answer(
         settings: thresholds and limits.
         history: earlier turns, oldest first: questions, or {"question", "answer"} /
             {"question", "citations"} objects (qa.query.turns_from).
+        filters: only articles these admit may answer (source, dates, ids).
     Returns:
         An Answer; raises QAError for an empty or over-long question.
     """
@@ -283,7 +285,8 @@ def answer(
     t1 = time.perf_counter()
     qvec = retriever.embed_query(search_text) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
-    hits = retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec)
+    allowed = filters.mask(retriever.index) if filters else None
+    hits = retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec, allowed=allowed)
     hits = retriever.with_coverage(understood, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
     result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25",

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--history", action="append", default=[], metavar="TURN",
                    help='an earlier turn, oldest first (repeatable): a question, or a JSON object {"question": …, "answer": …}')
     a.add_argument("--retriever", choices=("hybrid", "bm25", "dense"), help="ranking method (default: hybrid)")
+    a.add_argument("--source", action="append", default=[], metavar="NAME", help="answer only from articles of this source (repeatable)")
+    a.add_argument("--since", type=_iso_day, metavar="YYYY-MM-DD", help="answer only from articles of this day or later")
+    a.add_argument("--until", type=_iso_day, metavar="YYYY-MM-DD", help="answer only from articles of this day or earlier")
+    a.add_argument("--article", action="append", default=[], metavar="ID", help="answer only from this article (its id, e.g. story.txt; repeatable)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
     e = sub.add_parser("eval", help="score a question set or a public benchmark")
@@ -79,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--export", action="store_true", help="export the model when this session stops, even if the run is not finished")
     how.add_argument("--export-only", action="store_true", help="export the checkpoint's model without training")
     return parser
+
+
+def _iso_day(text: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-02-18") from None
 
 
 def _positive(text: str) -> int:
@@ -227,7 +240,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     check_question(args.question, settings)  # fail fast, before loading the model
-    ans = Assistant(settings).ask(args.question, history=_history(args.history))
+    from qa.retrieve import Filters
+
+    filters = Filters(tuple(args.source), args.since or "", args.until or "", tuple(args.article))
+    ans = Assistant(settings).ask(args.question, history=_history(args.history), filters=filters)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -236,99 +252,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """`qa eval`: a question set (default: the project's own) or a public benchmark."""
-    settings = _settings(args)
-    if args.benchmark:
-        return _eval_benchmark(args, settings)
-    if args.data or args.compare:
-        raise QAError("--data and --compare go with --benchmark squad|hotpot")
-    from qa.evaluation.question_set import run_question_set
-    from qa.evaluation.questions import DEFAULT_QUESTIONS, load_questions
-    from qa.evaluation.reports import format_summary, write_question_set_report
-    from qa.service import Assistant
+    """`qa eval`: a question set (default: the project's own) or a public benchmark (qa/evaluation/command.py)."""
+    from qa.evaluation.command import run_eval
 
-    path = args.questions or DEFAULT_QUESTIONS
-    questions = load_questions(path)
-    if args.limit:
-        questions = questions[: args.limit]
-    assistant = Assistant(settings)
-    assistant.warm_up()
-    result = run_question_set(questions, lambda q, h: assistant.ask(q, history=h), progress=not args.json)
-    result["settings"] = {"questions": str(path), "index": str(settings.index_dir), "index_version": assistant.index.version}
-    if args.report:
-        write_question_set_report(args.report, result)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=1))
-    else:
-        print(format_summary(result["summary"]))
-        if args.report:
-            print(f"report written to {args.report}")
-    return 0
-
-
-def _eval_benchmark(args: argparse.Namespace, settings) -> int:
-    """`qa eval --benchmark NAME --data FILE [--compare] [--report PATH] [--json]`."""
-    import time
-
-    from qa.embed import MiniLMEmbedder
-    from qa.evaluation.benchmarks import load
-    from qa.evaluation.reports import format_table, machine_description, write_benchmark_report
-    from qa.evaluation.runners import METHODS, run_benchmark
-
-    if args.questions:
-        raise QAError("--questions and --benchmark are two different runs; pass one of them")
-    if not args.data:
-        raise QAError(f"--benchmark {args.benchmark} needs --data FILE (the benchmark's JSON file)")
-    if args.benchmark == "canard":
-        return _eval_canard(args)
-    bench = load(args.benchmark, args.data)
-    index_dir = args.index or settings.home / "indexes" / f"bench-{args.benchmark}"
-    methods = METHODS if args.compare else ("qa",)
-    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
-    started = time.time()
-    result = run_benchmark(bench, index_dir, embedder, settings, methods=methods, limit=args.limit, progress=not args.json)
-    result["data"] = str(args.data)
-    result["seconds"] = round(time.time() - started, 1)
-    result["machine"] = machine_description()
-    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    result["settings"] = {k: str(v) for k, v in vars(settings).items()}
-    if args.report:
-        write_benchmark_report(args.report, result)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=1))
-        return 0
-    print(f"{bench.name}: {result['n_questions']} questions over {result['n_sentences']} sentences "
-          f"({result['n_articles']} articles); {result['machine']}")
-    print(format_table(result))
-    if "abstention" in result:
-        a = result["abstention"]
-        print(f"abstention (article removed): ROC-AUC {a['roc_auc']:.3f}; at threshold {a['threshold']}: "
-              f"balanced accuracy {a['balanced_accuracy_at_threshold']:.3f}; best {a['best_threshold']} -> {a['balanced_accuracy_at_best']:.3f}")
-    if args.report:
-        print(f"report written to {args.report}")
-    return 0
-
-
-def _eval_canard(args: argparse.Namespace) -> int:
-    """`qa eval --benchmark canard --data dev_all.jsonl`: follow-ups against people's rewrites."""
-    import time
-
-    from qa.evaluation.canard import format_canard, load_canard, run_canard
-    from qa.evaluation.reports import machine_description, write_canard_report
-
-    turns = load_canard(args.data)
-    result = run_canard(turns[: args.limit] if args.limit else turns)
-    result.update({"data": str(args.data), "machine": machine_description(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-    if args.report:
-        write_canard_report(args.report, result)
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return 0
-    print(f"canard: {result['n_turns']} turns ({result['n_follow_ups']} with earlier turns)")
-    print(format_canard(result))
-    if args.report:
-        print(f"report written to {args.report}")
-    return 0
+    return run_eval(args, _settings(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ cross-encoder and re-sorted; the fused score stays in signals["first_stage"].
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from qa import news
 from qa.embed import Embedder
+from qa.errors import QAError
 from qa.index import Index
 from qa.rerank import Reranker, features, fuse, pair_text, zscore
 from qa.sentences import Sentence
@@ -130,23 +132,24 @@ class Retriever:
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
 
-    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences for `query`, best first.
 
         Args:
             query: the (already contextualised) question.
             k: how many hits to return.
             query_vector: its embedding, when the caller already has it.
+            allowed: a mask over the index's sentences (`Filters.mask`): only these may be returned.
         """
         n = len(self.index)
-        if n == 0 or not query.strip():
+        if n == 0 or not query.strip() or (allowed is not None and not allowed.any()):
             return []
         if self.mode == "hybrid" and query_vector is None:
             query_vector = self.embed_query(query)
         if self.reranker is None:
-            hits = self.first_stage(query, k, query_vector)
+            hits = self.first_stage(query, k, query_vector, allowed)
         else:
-            hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector), k)
+            hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector, allowed), k)
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.
@@ -200,24 +203,37 @@ class Retriever:
         ]
         return (reranked + hits[self.rerank_depth :])[:k]
 
-    def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None) -> list[Hit]:
-        """The k best sentences by the fused BM25/MiniLM signals alone (no reranker)."""
+    def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
+        """The k best sentences by the fused BM25/MiniLM signals alone (no reranker), among the
+        `allowed` ones when a filter is set (their cosines then come from the stored vectors)."""
         n = len(self.index)
         if self.mode == Mode.BM25:
             bm25_all = self.index.bm25_scores(query)
-            top = np.argsort(-bm25_all, kind="stable")[:k]
+            if allowed is not None:
+                bm25_all = np.where(allowed, bm25_all, -np.inf)
+            top = [i for i in np.argsort(-bm25_all, kind="stable")[:k] if np.isfinite(bm25_all[i])]
             return [Hit(self.index.sentences[i], float(bm25_all[i]), int(i), {"bm25": float(bm25_all[i])}) for i in top]
         qvec = query_vector if query_vector is not None else self.embed_query(query)
-        dense_ids, dense_scores = self.index.dense_search(qvec, min(n, max(k, self.candidates)))
+        if allowed is None:
+            dense_ids, dense_scores = self.index.dense_search(qvec, min(n, max(k, self.candidates)))
+        else:
+            rows = np.flatnonzero(allowed)
+            cos = np.asarray(self.index.vectors[rows]) @ qvec
+            best = np.argsort(-cos, kind="stable")[: max(k, self.candidates)]
+            dense_ids, dense_scores = rows[best], cos[best]
         if self.mode == Mode.DENSE:
             return [Hit(self.index.sentences[i], float(s), int(i), {"dense": float(s)}) for i, s in zip(dense_ids[:k], dense_scores[:k])]
-        return self._fuse(qvec, self.index.bm25_scores(query), dense_ids, k, recent=bool(news.RECENT_RE.search(query)))
+        return self._fuse(qvec, self.index.bm25_scores(query), dense_ids, k, recent=bool(news.RECENT_RE.search(query)), allowed=allowed)
 
-    def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int, recent: bool = False) -> list[Hit]:
+    def _fuse(self, qvec: np.ndarray, bm25_all: np.ndarray, dense_ids: np.ndarray, k: int, recent: bool = False, allowed: np.ndarray | None = None) -> list[Hit]:
         w = self.weights
+        if allowed is not None:
+            bm25_all = np.where(allowed, bm25_all, 0.0).astype(np.float32)
         c = min(len(bm25_all), self.candidates)
         bm25_top = np.argpartition(-bm25_all, c - 1)[:c] if c < len(bm25_all) else np.arange(len(bm25_all))
         cand = np.unique(np.concatenate([dense_ids, bm25_top]))
+        if allowed is not None:
+            cand = cand[allowed[cand]]
         prev, nxt = self._prev[cand], self._next[cand]
         # Cosines of candidates and their neighbours, from the stored vectors.
         rows = np.unique(np.concatenate([cand, prev[prev >= 0], nxt[nxt >= 0]]))
@@ -256,3 +272,54 @@ class Retriever:
             )
             for o in order
         ]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question may be answered from: by source, by date, by id.
+
+    Empty fields do not filter. Sources match case-insensitively; dates are ISO days compared
+    with each article's date (qa.dates: its metadata, else its text, else its file's time),
+    inclusive; an article with no date at all is left out by a date filter."""
+
+    sources: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+    articles: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.since or self.until or self.articles)
+
+    @classmethod
+    def of(cls, sources: Iterable[str] = (), since: str | None = "", until: str | None = "", articles: Iterable[str] = (),
+           prefix: str = "") -> Filters:
+        """Filters from user input (the page, the API); QAError names a day that is not a date."""
+        from datetime import date
+
+        days = {}
+        for name, value in (("since", since), ("until", until)):
+            try:
+                days[name] = date.fromisoformat(value.strip()).isoformat() if value and value.strip() else ""
+            except (AttributeError, ValueError):
+                raise QAError(f"'{prefix}{name}' must be a date like 2025-02-18, not {value!r}") from None
+        clean = lambda xs: tuple(x.strip() for x in xs if x and x.strip())  # noqa: E731
+        return cls(clean(sources), days["since"], days["until"], clean(articles))
+
+    def admits(self, article_id: str, meta: dict) -> bool:
+        if self.articles and article_id not in self.articles:
+            return False
+        if self.sources and str(meta.get("source", "")).casefold() not in {s.casefold() for s in self.sources}:
+            return False
+        day = str(meta.get("published") or "")[:10]
+        if (self.since or self.until) and not day:
+            return False
+        return not (self.since and day < self.since) and not (self.until and day > self.until)
+
+    def mask(self, index: Index) -> np.ndarray | None:
+        """A mask over the index's sentences (None: no filter); QAError when no article matches."""
+        if not self:
+            return None
+        ok = {aid for aid, meta in index.articles.items() if self.admits(aid, meta)}
+        if not ok:
+            raise QAError("no article matches the filters; widen them (sources, dates or articles)")
+        return np.array([s.article_id in ok for s in index.sentences], dtype=bool)

@@ -14,7 +14,7 @@ from qa.answer import Answer, answer
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.index import Index, current_version_path, load_index
 from qa.rerank import Reranker
-from qa.retrieve import FusionWeights, Retriever
+from qa.retrieve import Filters, FusionWeights, Retriever
 from qa.settings import Settings
 
 
@@ -72,14 +72,18 @@ class Assistant:
         if retriever.reranker is not None:
             retriever.reranker.scores("warm up", ["warm up"])
 
-    def ask(self, question: str, history: list | tuple = ()) -> Answer:
-        return self.ask_with_index(question, history)[0]
+    def ask(self, question: str, history: list | tuple = (), filters: Filters | None = None) -> Answer:
+        return self.ask_with_index(question, history, filters)[0]
 
-    def ask_with_index(self, question: str, history: list | tuple = ()) -> tuple[Answer, Index]:
+    def ask_with_index(self, question: str, history: list | tuple = (), filters: Filters | None = None) -> tuple[Answer, Index]:
         """The answer and the index version it came from (its articles render the sources: a
         rebuild finishing meanwhile must not mix the new version's text into the old answer)."""
         retriever = self.retriever()
-        return answer(question, retriever, self.settings, history=history), retriever.index
+        return answer(question, retriever, self.settings, history=history, filters=filters), retriever.index
+
+    def sources(self) -> list[str]:
+        """The sources of the articles in service, for a filter to choose from."""
+        return sorted({str(m.get("source")) for m in self.index.articles.values() if m.get("source")})
 
     def status(self) -> Status:
         m = self.index.manifest

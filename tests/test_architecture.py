@@ -33,6 +33,7 @@ STAGES = [
     {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.training.items", "qa.training.export"},
     {"qa.evaluation.runners", "qa.training.validate", "qa.training.checkpoint"},
     {"qa.evaluation.reports", "qa.training.loop"},
+    {"qa.evaluation.command"},
     {"qa.cli"},
 ]
 STAGE = {m: i for i, group in enumerate(STAGES) for m in group}

@@ -100,6 +100,15 @@ def test_build_then_ask_end_to_end(capsys, tmp_path: Path):
     assert code == 0 and out.startswith("The articles don't say")
     assert "not an answer" in out
 
+    # filters: only the admitted articles may answer; one that admits none is one line
+    code, out, _ = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index, "--article", "latin1.txt", "--json")
+    reply = json.loads(out)
+    assert code == 0 and {c["article_id"] for c in reply["citations"] + reply["closest"]} == {"latin1.txt"}
+    code, out, _ = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index, "--source", "the guardian", "--json")
+    assert code == 0 and {c["article_id"] for c in json.loads(out)["citations"]} == {"guardian.txt"}
+    code, _, err = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index, "--source", "Nowhere Gazette")
+    assert code != 0 and err.count("\n") == 1 and "no article matches the filters" in err
+
 
 @pytest.mark.model
 def test_index_built_with_another_model_is_refused(capsys, tiny_index: Path):
@@ -118,6 +127,13 @@ def test_eval_smoke_on_the_seed_set(capsys, seed_index: Path):
     assert 0.0 <= s["answer_accuracy"] <= 1.0 and s["latency_p95_ms"] >= s["latency_p50_ms"] > 0
     q = result["questions"][0]
     assert {"id", "question", "reply", "cited", "answer_correct", "citation_precision", "citation_recall"} <= set(q)
+
+
+def test_a_date_filter_must_be_a_date(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ask", "Who?", "--since", "last week"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "'last week' is not a date like 2025-02-18" in err and err.count("\n") == 1
 
 
 def test_eval_flags_that_do_not_go_together(capsys, tmp_path: Path):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from qa.errors import QAError
 from qa.index import load_index
-from qa.retrieve import FusionWeights, Retriever
+from qa.retrieve import Filters, FusionWeights, Retriever
+from qa.settings import Mode
 
 
 @pytest.fixture
@@ -40,3 +42,38 @@ def test_context_signal_uses_neighbours_in_the_paragraph(retriever: Retriever):
 def test_unknown_mode_names_the_choices(tiny_index: Path, fake_embedder):
     with pytest.raises(QAError, match="choose one of: hybrid, bm25, dense"):
         Retriever(load_index(tiny_index), fake_embedder, mode="dense2")
+
+
+@pytest.fixture
+def dated_retriever(tmp_path: Path, fake_embedder) -> Retriever:
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "dated"
+    seeds.mkdir()
+    for name, source, day in (("old.txt", "Daily Post", "2023-05-02"), ("new.txt", "Evening Star", "2025-02-18"), ("undated.txt", "", "")):
+        header = (f"Source: {source}\n" if source else "") + (f"Date: {day}\n" if day else "")
+        (seeds / name).write_text(f"{header}\nThe council voted on the bridge budget in {name[:-4]} times.\n", encoding="utf-8")
+    os.utime(seeds / "undated.txt", (1577880000, 1577880000))  # 2020-01-01: its file's date stands in
+    build_index(read_seeds(seeds), tmp_path / "dated-index", fake_embedder)
+    return Retriever(load_index(tmp_path / "dated-index"), fake_embedder)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+@pytest.mark.parametrize(("filters", "expected"), [
+    (Filters(sources=("daily post",)), {"old.txt"}),
+    (Filters(since="2024-01-01"), {"new.txt"}),
+    (Filters(until="2024-01-01"), {"old.txt", "undated.txt"}),
+    (Filters(since="2023-01-01", until="2025-12-31"), {"old.txt", "new.txt"}),
+    (Filters(articles=("undated.txt", "new.txt")), {"undated.txt", "new.txt"}),
+    (Filters(), {"old.txt", "new.txt", "undated.txt"}),
+])
+def test_filters_keep_only_the_articles_they_admit(dated_retriever: Retriever, mode: str, filters: Filters, expected: set):
+    dated_retriever.mode = Mode(mode)
+    hits = dated_retriever.search("council bridge budget", k=10, allowed=filters.mask(dated_retriever.index))
+    assert {h.sentence.article_id for h in hits} == expected
+
+
+def test_a_filter_nothing_matches_says_so(dated_retriever: Retriever):
+    with pytest.raises(QAError, match="no article matches the filters"):
+        Filters(sources=("Nowhere Gazette",)).mask(dated_retriever.index)

@@ -119,6 +119,28 @@ def test_the_guard(served):
     assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
 
 
+def test_filters_and_the_openapi_schema(served):
+    port, release, _ = served
+    release.set()
+    status, _, body = _ask(port, {"question": "Who is the mayor?", "filters": {"articles": ["comet.txt"]}})
+    reply = json.loads(body)
+    assert status == 200 and {c["article_id"] for c in reply["citations"] + reply["closest"]} == {"comet.txt"}
+    status, _, body = _ask(port, {"question": "Who is the mayor?", "filters": {"sources": ["the example times"]}})
+    assert status == 200 and {c["article_id"] for c in json.loads(body)["citations"]} == {"harbour.txt"}
+    for bad, message in (({"since": "yesterday"}, "'filters.since' must be a date"), ({"sources": "Times"}, "'filters.sources' must be a list"),
+                         ("Times", "'filters' must be an object"), ({"sources": ["Nowhere"]}, "no article matches the filters")):
+        status, _, body = _ask(port, {"question": "Who is the mayor?", "filters": bad})
+        assert status == 400 and message in json.loads(body)["error"], body
+    status, _, body = _request(port, "GET", "/api/openapi.json")
+    schema = json.loads(body)
+    assert status == 200 and set(schema["paths"]) >= {"/api/ask", "/api/status"}
+    request = schema["paths"]["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert request == {"$ref": "#/components/schemas/AskIn"}
+    ask_in = schema["components"]["schemas"]["AskIn"]
+    assert ask_in["required"] == ["question"] and ask_in["properties"]["question"]["maxLength"] == 2000
+    assert {"FiltersIn", "TurnIn", "AnswerOut", "CitationOut"} <= set(schema["components"]["schemas"])
+
+
 def test_failed_logins_are_slowed_down(tmp_path: Path, tiny_seeds: Path):
     from qa.build import build_index
     from qa.seeds import read_seeds

@@ -132,6 +132,32 @@ def test_a_pdf_is_cited_with_its_page(page):
     assert "2 million euros" in page.locator("#sources section.qa-current mark").first.inner_text()
 
 
+def _choose(page, dropdown: str, option: str) -> None:
+    page.locator(f"{dropdown} input").click()
+    page.locator(f'{dropdown} [data-testid="dropdown-option"]', has_text=option).first.click()
+    page.keyboard.press("Escape")
+
+
+def test_filters_restrict_the_answer_to_the_chosen_source_and_articles(page):
+    page.locator("#filters").get_by_text("Filter the articles").click()
+    _choose(page, "#filter-sources", "The Guardian")
+    reply = ask(page, "How much did the harbour repairs cost?", 1)
+    assert "2 million euros" not in reply  # the harbour PDF is not from The Guardian
+    cards = page.locator("#sources section.qa-current .qa-src .qa-meta")
+    assert cards.count() >= 1 and all("The Guardian" in cards.nth(i).inner_text() for i in range(cards.count()))
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=30_000)
+    page.locator("#filters").get_by_text("Filter the articles").click()
+    _choose(page, "#filter-articles", "Harbour report")
+    reply = ask(page, "Who attended the Riyadh talks?", 1)
+    assert "Lavrov" not in reply
+    titles = page.locator("#sources section.qa-current .qa-src h4")
+    assert titles.count() >= 1 and all(titles.nth(i).inner_text() == "Harbour report 2025" for i in range(titles.count()))
+    page.fill("#filter-since input", "yesterday")
+    reply = ask(page, "How much did the harbour repairs cost?", 2)
+    assert "'since' must be a date like 2025-02-18" in reply
+
+
 def test_riyadh_answer_names_five_with_marker_and_highlighted_source(page):
     reply = ask(page, "Who attended the Riyadh talks?", 1)
     for name in ("Rubio", "Waltz", "Witkoff", "Lavrov", "Ushakov"):

@@ -109,7 +109,7 @@ def test_the_sources_panel_comes_from_the_version_that_answered():
     class Rebuilt:
         index = SimpleNamespace(articles=new)  # what is in service by the time the panel is drawn
 
-        def ask_with_index(self, question, history):
+        def ask_with_index(self, question, history, filters=None):
             ans = Answer(question, "The cited sentence.", [_cite(1, "The cited sentence.", start)], False, timings_ms={"total": 1.0})
             return ans, SimpleNamespace(articles=old)
 

@@ -31,8 +31,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from qa.errors import QAError
+from qa.retrieve import Filters
 from qa.service import Assistant
 
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character question with a long conversation fits
@@ -60,6 +62,77 @@ def check_auth(header: str, auth: tuple[str, str] | None) -> bool:
     return secrets.compare_digest(user, auth[0]) and secrets.compare_digest(password, auth[1])
 
 
+class CitationOut(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str
+    date: str = Field(description="the article's date, ISO (metadata, else its text, else its file)")
+    sentence_index: int = Field(description="from 0, within the article")
+    paragraph: int
+    start: int = Field(description="character offset into the article's text")
+    end: int
+    text: str = Field(description="the sentence, verbatim")
+    score: float
+    page: int | None = Field(None, description="the page, for a PDF")
+
+
+class TurnIn(BaseModel):
+    question: str
+    answer: str | None = Field(None, description="the earlier reply's text (or its quoted sentences)")
+    citations: list[dict] | None = Field(None, description="the earlier reply's citations: [{text, title}, ...]")
+    short_answer: str | None = None
+
+
+class FiltersIn(BaseModel):
+    sources: list[str] = Field(default_factory=list, description="only articles of these sources")
+    since: str | None = Field(None, description="only articles of this day or later (YYYY-MM-DD)")
+    until: str | None = Field(None, description="only articles of this day or earlier (YYYY-MM-DD)")
+    articles: list[str] = Field(default_factory=list, description="only these article ids")
+
+
+class AskIn(BaseModel):
+    """A question, the conversation so far (oldest first) and optional filters."""
+
+    question: str = Field(max_length=2000)
+    history: list[str | TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY,
+                                        description="earlier turns: questions, or {question, answer|citations} objects")
+    filters: FiltersIn | None = None
+
+
+class AnswerOut(BaseModel):
+    """What `qa ask --json` prints."""
+
+    question: str
+    query: str = Field(description="the question as understood (follow-ups resolved)")
+    answer: str
+    abstained: bool
+    short_answer: str | None
+    note: str | None = Field(description="e.g. 'from an article of 12 May 2025; the newest article is of …'")
+    citations: list[CitationOut]
+    closest: list[CitationOut] = Field(description="when abstaining: the nearest sentences, not an answer")
+    timings_ms: dict[str, float]
+
+
+def parse_filters(body: Any) -> Filters | None:
+    """Filters from the body's "filters" object; ValueError says what is wrong."""
+    raw = body.get("filters") if isinstance(body, dict) else None
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("'filters' must be an object: {\"sources\", \"since\", \"until\", \"articles\"}")
+    for key in ("sources", "articles"):
+        if not isinstance(raw.get(key, []), list) or not all(isinstance(x, str) for x in raw.get(key, [])):
+            raise ValueError(f"'filters.{key}' must be a list of strings")
+    for key in ("since", "until"):
+        if not isinstance(raw.get(key) or "", str):
+            raise ValueError(f"'filters.{key}' must be a date like 2025-02-18")
+    try:
+        return Filters.of(raw.get("sources", []), raw.get("since"), raw.get("until"), raw.get("articles", []), prefix="filters.")
+    except QAError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def parse_ask(body: Any, max_chars: int) -> tuple[str, list]:
     """(question, history) from a decoded body; ValueError says what is wrong."""
     if not isinstance(body, dict) or not isinstance(body.get("question"), str):
@@ -82,7 +155,8 @@ def build_api(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fast
     """The FastAPI app with the JSON API (the chat page is mounted on it by ui/app.py)."""
     import anyio
 
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="qa", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+                  description="Answers questions about a folder of news articles, citing the exact sentences.")
     settings = assistant.settings
     limiter = anyio.CapacityLimiter(settings.concurrency)
     waiting = {"n": 0}
@@ -90,7 +164,9 @@ def build_api(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fast
     def denied() -> JSONResponse:
         return JSONResponse({"error": "login required (HTTP basic auth)"}, status_code=401, headers={"WWW-Authenticate": "Basic"})
 
-    @app.post("/api/ask")
+    @app.post("/api/ask", responses={200: {"model": AnswerOut}, 400: {"description": "a bad question, history or filter"},
+                                       503: {"description": "no index, a damaged one, or too busy"}},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AskIn"}}}}})
     async def api_ask(request: Request) -> JSONResponse:
         if not check_auth(request.headers.get("authorization", ""), auth):
             return denied()
@@ -102,7 +178,9 @@ def build_api(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fast
             if len(raw) > MAX_BODY_BYTES:
                 return JSONResponse({"error": f"the body is over {MAX_BODY_BYTES // 1024} KB; send a shorter question and history"}, status_code=413)
         try:
-            question, history = parse_ask(json.loads(raw), settings.max_question_chars)
+            body = json.loads(raw)
+            question, history = parse_ask(body, settings.max_question_chars)
+            filters = parse_filters(body)
         except (ValueError, RecursionError) as exc:
             why = "body must be JSON: {\"question\": \"...\", \"history\": [...]}" if not isinstance(exc, ValueError) or isinstance(exc, json.JSONDecodeError) else str(exc)
             return JSONResponse({"error": why}, status_code=400)
@@ -110,12 +188,27 @@ def build_api(assistant: Assistant, auth: tuple[str, str] | None = None) -> Fast
             return JSONResponse({"error": "busy: too many questions waiting; try again in a moment"}, status_code=503)
         waiting["n"] += 1
         try:
-            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(question, history=history), limiter=limiter)
+            ans = await anyio.to_thread.run_sync(lambda: assistant.ask(question, history=history, filters=filters), limiter=limiter)
         except QAError as exc:
             return JSONResponse({"error": str(exc)}, status_code=503 if exc.exit_code == 3 else 400)
         finally:
             waiting["n"] -= 1
         return JSONResponse(ans.to_dict())
+
+    def openapi() -> dict:
+        """FastAPI's schema, with the request body it cannot see (read by hand, for its limits)."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            request = AskIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(request.pop("$defs", {}))
+            components["AskIn"] = request
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/api/status")
     async def api_status(request: Request) -> JSONResponse:

@@ -25,6 +25,7 @@ from qa.dates import display
 from qa.documents import page_span
 from qa.errors import QAError
 from qa.query import suggest_questions
+from qa.retrieve import Filters
 from qa.sentences import paragraph_around
 from qa.service import Assistant
 
@@ -236,11 +237,11 @@ def stack_panels(previous: str, new: str) -> str:
     return "".join(sections[-(KEEP_TURNS - 1):]) + new
 
 
-def respond_to(assistant: Assistant, message: str, history: list[dict]) -> tuple[str, str, str]:
+def respond_to(assistant: Assistant, message: str, history: list[dict], filters: Filters | None = None) -> tuple[str, str, str]:
     """(reply, sources panel, status note) for one chat message."""
     turn = len(user_turns(history)) + 1
     try:
-        ans, index = assistant.ask_with_index(message, history=conversation_turns(history))
+        ans, index = assistant.ask_with_index(message, history=conversation_turns(history), filters=filters)
     except QAError as exc:
         return f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), f"question {turn} not answered"
     # The panel is drawn from the version that answered, not whatever is in service now:
@@ -273,6 +274,16 @@ def examples_html(assistant: Assistant, n: int = 3) -> str:
     return f'<div class="qa-examples">{buttons}</div>' if buttons else ""
 
 
+def filter_choices(assistant: Assistant) -> tuple[list[str], list[tuple[str, str]]]:
+    """The sources and the articles (label, id) of the index in service, for the filter control."""
+    try:
+        articles = assistant.index.articles
+    except QAError:
+        return [], []
+    labels = sorted(((m.get("display_title") or aid) + (f" · {m['published']}" if m.get("published") else ""), aid) for aid, m in articles.items())
+    return assistant.sources(), labels
+
+
 def build_blocks(assistant: Assistant):
     _offline_env()
     import gradio as gr
@@ -284,11 +295,17 @@ def build_blocks(assistant: Assistant):
             line = f"**No index:** {md_escape(str(exc))}"
         return f"{line} · _{note}_" if note else line
 
-    def respond(message: str, history: list[dict], panels: str):
+    def respond(message: str, history: list[dict], panels: str, sources: list[str] | None = None, articles: list[str] | None = None,
+                since: str = "", until: str = ""):
         if not isinstance(message, str) or not message.strip():
             yield "Type a question about the articles.", gr.skip(), gr.skip(), gr.skip()
             return
-        reply, panel, note = respond_to(assistant, message, history)
+        try:
+            filters = Filters.of(sources or [], since, until, articles or [])
+        except QAError as exc:
+            yield f"⚠️ {md_escape(str(exc))} (in the filters below the chat)", gr.skip(), status_line("question not answered"), gr.skip()
+            return
+        reply, panel, note = respond_to(assistant, message, history, filters)
         stacked = stack_panels(panels, panel)
         yield reply, stacked, status_line(note), stacked
 
@@ -297,6 +314,14 @@ def build_blocks(assistant: Assistant):
                     elem_id="heading")
         status = gr.Markdown(status_line(), elem_id="status")
         panels = gr.State("")
+        source_choices, article_choices = filter_choices(assistant)
+        with gr.Accordion("Filter the articles", open=False, elem_id="filters", render=False) as filter_box:
+            with gr.Row():
+                source_box = gr.Dropdown(source_choices, value=[], multiselect=True, label="Sources", elem_id="filter-sources")
+                article_box = gr.Dropdown(article_choices, value=[], multiselect=True, label="Articles", elem_id="filter-articles")
+            with gr.Row():
+                since_box = gr.Textbox("", label="Since (YYYY-MM-DD)", elem_id="filter-since", max_lines=1)
+                until_box = gr.Textbox("", label="Until (YYYY-MM-DD)", elem_id="filter-until", max_lines=1)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
@@ -309,17 +334,22 @@ def build_blocks(assistant: Assistant):
                     respond,
                     chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
-                    additional_inputs=[panels],
+                    additional_inputs=[panels, source_box, article_box, since_box, until_box],
                     additional_outputs=[sources, status, panels],
                     api_name="chat",
                     fill_height=True,
                     autofocus=True,
                 )
                 example_box = gr.HTML("", elem_id="examples")
+                filter_box.render()
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources.render()
-        demo.load(lambda: (status_line(), examples_html(assistant)), outputs=[status, example_box], api_visibility="private")
+        def on_load():
+            sources_now, articles_now = filter_choices(assistant)
+            return status_line(), examples_html(assistant), gr.Dropdown(choices=sources_now), gr.Dropdown(choices=articles_now)
+
+        demo.load(on_load, outputs=[status, example_box, source_box, article_box], api_visibility="private")
     demo.queue(default_concurrency_limit=assistant.settings.concurrency, max_size=assistant.settings.queue_size)
     return demo
 
