@@ -6,7 +6,8 @@ import pytest
 
 from qa.answer import Answer, Citation
 from qa.errors import QAError
-from qa_ui.app import md_escape, reply_html, respond_to, sources_html, user_turns
+from qa_ui.app import respond_to
+from qa_ui.render import md_escape, reply_html, sources_html, user_turns
 from qa_ui.server import _is_loopback, parse_auth
 
 EVIL = 'He said <script>alert(1)</script> and <img src=x onerror="x()"> [click](javascript:alert(1))'
@@ -52,7 +53,7 @@ def test_abstention_reply_says_it_once():
 def test_source_context_is_bounded_around_a_huge_paragraph():
     text = "x " * 500_000 + "The cited sentence. " + "y " * 500_000
     start = text.index("The cited")
-    from qa_ui.app import FULL_TEXT_CHARS
+    from qa_ui.render import FULL_TEXT_CHARS
 
     out = sources_html(Answer("q", "x", [_cite(1, "The cited sentence.", start)], False), {"a1": {"text": text}}, 1)
     para = out.split('<div class="qa-para">')[1].split("</div>")[0]
@@ -118,7 +119,7 @@ def test_the_sources_panel_comes_from_the_version_that_answered():
 
 
 def test_the_chat_remembers_what_its_replies_quoted():
-    from qa_ui.app import conversation_turns
+    from qa_ui.render import conversation_turns
 
     first = Answer("Who won?", "x", [_cite(1, "Brigid Kosgei <b>won</b> in 2:14:04.")], False, short_answer="Brigid Kosgei")
     history = [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": reply_html(first, 1)},
@@ -136,7 +137,7 @@ def test_the_reply_says_what_it_understood():
 
 
 def test_every_reply_keeps_its_own_sources():
-    from qa_ui.app import stack_panels
+    from qa_ui.render import stack_panels
 
     first = sources_html(Answer("Who?", "x", [_cite(1, "One.")], False), {"a1": {"text": "One."}}, 1)
     second = sources_html(Answer("Where?", "x", [_cite(1, "Two.")], False), {"a1": {"text": "Two."}}, 2)
