@@ -124,6 +124,19 @@ def test_an_earlier_replys_marker_shows_that_replys_sources(page):
     assert page.locator("#sources section.qa-current details.qa-full[open] .qa-article mark").count() == 1
 
 
+def test_the_conversation_exports_as_markdown_with_its_citations(page):
+    assert page.locator("#export").is_disabled()  # nothing to export yet
+    ask(page, "How long did the talks last?", 1)
+    ask(page, "How much did the harbour repairs cost?", 2)
+    with page.expect_download(timeout=30_000) as info:
+        page.locator("#export").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert info.value.suggested_filename.endswith(".md")
+    assert "## 1. How long did the talks last?" in text and "## 2. How much did the harbour repairs cost?" in text
+    assert "almost five hours" in text and "The Guardian" in text and "`guardian.txt`, sentence" in text
+    assert "2 million euros" in text and "*Harbour report 2025*" in text and "page 2" in text
+
+
 def test_a_pdf_is_cited_with_its_page(page):
     reply = ask(page, "How much did the harbour repairs cost?", 1)
     assert "2 million euros" in reply

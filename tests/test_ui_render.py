@@ -114,7 +114,7 @@ def test_the_sources_panel_comes_from_the_version_that_answered():
             ans = Answer(question, "The cited sentence.", [_cite(1, "The cited sentence.", start)], False, timings_ms={"total": 1.0})
             return ans, SimpleNamespace(articles=old)
 
-    reply, panel, note = respond_to(Rebuilt(), "Which?", [])
+    reply, panel, note, _ = respond_to(Rebuilt(), "Which?", [])
     assert '<mark id="src-1-1"><span class="qa-n">[1]</span>The cited sentence.</mark>' in panel and "New text" not in panel
 
 
@@ -155,3 +155,19 @@ def test_a_pdf_citation_shows_its_page():
     out = sources_html(Answer("q", "x", [c], False), {"r.pdf": {"text": text, "pages": pages}}, 1)
     para = out.split('<div class="qa-para">')[1].split("</div>")[0]
     assert "page 2" in out and "18 February 2025" in out and "Page two starts." in para and "Page one" not in para
+
+
+def test_the_markdown_export_keeps_each_turns_quotes_and_where_they_are():
+    from qa_ui.render import conversation_markdown
+
+    first = Answer("Who won?", "x", [_cite(1, "Brigid Kosgei won\nin 2:14:04."), _cite(2, "She beat the record.")], False,
+                   short_answer="Brigid Kosgei")
+    second = Answer("What did she eat?", "The articles don't say.", [], True, closest=[_cite(1, "She trained in Kenya.")],
+                    query="What did Brigid Kosgei eat?")
+    md = conversation_markdown([first.to_dict(), second.to_dict()], "1 article · 3 sentences", "2026-11-28 10:00")
+    assert md.startswith("# qa conversation\n\n2026-11-28 10:00 · 1 article · 3 sentences\n")
+    one, two = md.split("## 1. Who won?")[1].split("## 2. What did she eat?")
+    assert "**Brigid Kosgei**" in one and "> Brigid Kosgei won in 2:14:04. [1]\n>\n> She beat the record. [2]\n" in one
+    assert "[2] *T <b>bold</b>*: Src · 18 February 2025 · `a1`, sentence 1" in one
+    assert "_Understood as: What did Brigid Kosgei eat?_" in two and "The articles don't say." in two
+    assert "Closest passages (not an answer):" in two and "> She trained in Kenya. [1]" in two

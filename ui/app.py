@@ -11,15 +11,20 @@ Everything about answering lives in the `qa` library; how an answer looks is ui/
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
 import os
+import tempfile
+import time
 from collections.abc import Collection
+from pathlib import Path
 
 from qa.errors import QAError
 from qa.query import suggest_questions
 from qa.retrieve import Filters
 from qa.service import Assistant
-from qa_ui.render import CSS, HEAD, conversation_turns, md_escape, reply_html, sources_html, stack_panels, user_turns
+from qa_ui.render import CSS, HEAD, conversation_markdown, conversation_turns, md_escape, reply_html, sources_html, stack_panels, user_turns
 
 
 def _offline_env() -> None:
@@ -28,16 +33,35 @@ def _offline_env() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def respond_to(assistant: Assistant, message: str, history: list[dict], filters: Filters | None = None) -> tuple[str, str, str]:
-    """(reply, sources panel, status note) for one chat message."""
+def respond_to(assistant: Assistant, message: str, history: list[dict], filters: Filters | None = None) -> tuple[str, str, str, dict | None]:
+    """(reply, sources panel, status note, the answer as a dict) for one chat message."""
     turn = len(user_turns(history)) + 1
     try:
         ans, index = assistant.ask_with_index(message, history=conversation_turns(history), filters=filters)
     except QAError as exc:
-        return f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), f"question {turn} not answered"
+        return f"⚠️ {md_escape(str(exc))}", sources_html(None, {}, turn), f"question {turn} not answered", None
     # The panel is drawn from the version that answered, not whatever is in service now:
     # a rebuild that finishes between the answer and the panel must not mix the two.
-    return reply_html(ans, turn), sources_html(ans, index.articles, turn), f"answer {turn} in {ans.timings_ms['total']:.0f} ms"
+    return reply_html(ans, turn), sources_html(ans, index.articles, turn), f"answer {turn} in {ans.timings_ms['total']:.0f} ms", ans.to_dict()
+
+
+EXPORT_DIR = Path(tempfile.gettempdir()) / "qa-exports"
+EXPORT_KEEP_SECONDS = 3600
+
+
+def export_file(entries: list[dict], index_line: str) -> str:
+    """The conversation as a Markdown file for the page's download button (named by its content;
+    files older than an hour are removed)."""
+    EXPORT_DIR.mkdir(exist_ok=True)
+    now = time.time()
+    for old in EXPORT_DIR.glob("qa-conversation-*.md"):
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > EXPORT_KEEP_SECONDS:
+                old.unlink()
+    text = conversation_markdown(entries, index_line, time.strftime("%Y-%m-%d %H:%M", time.localtime(now)))
+    path = EXPORT_DIR / f"qa-conversation-{hashlib.sha256(text.encode()).hexdigest()[:12]}.md"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 _EXAMPLES: dict[str, list[str]] = {}  # index version -> example questions checked to be answered
@@ -86,25 +110,37 @@ def build_blocks(assistant: Assistant):
             line = f"**No index:** {md_escape(str(exc))}"
         return f"{line} · _{note}_" if note else line
 
-    def respond(message: str, history: list[dict], panels: str, sources: list[str] | None = None, articles: list[str] | None = None,
-                since: str = "", until: str = ""):
+    def assistant_line() -> str:
+        try:
+            return assistant.status().line()
+        except QAError:
+            return ""
+
+    def respond(message: str, history: list[dict], panels: str, transcript: list[dict] | None = None, sources: list[str] | None = None,
+                articles: list[str] | None = None, since: str = "", until: str = ""):
+        skip = gr.skip()
         if not isinstance(message, str) or not message.strip():
-            yield "Type a question about the articles.", gr.skip(), gr.skip(), gr.skip()
+            yield "Type a question about the articles.", skip, skip, skip, skip, skip
             return
         try:
             filters = Filters.of(sources or [], since, until, articles or [])
         except QAError as exc:
-            yield f"⚠️ {md_escape(str(exc))} (in the filters below the chat)", gr.skip(), status_line("question not answered"), gr.skip()
+            yield f"⚠️ {md_escape(str(exc))} (in the filters below the chat)", skip, status_line("question not answered"), skip, skip, skip
             return
-        reply, panel, note = respond_to(assistant, message, history, filters)
+        reply, panel, note, entry = respond_to(assistant, message, history, filters)
         stacked = stack_panels(panels, panel)
-        yield reply, stacked, status_line(note), stacked
+        # The transcript follows the chat: turns the chat no longer shows (cleared, retried) are dropped.
+        kept = [e for e in (transcript or []) if e["turn"] <= len(user_turns(history))]
+        kept += [{"turn": len(user_turns(history)) + 1, **entry}] if entry else []
+        download = gr.DownloadButton(value=export_file(kept, assistant_line()), interactive=True) if kept else skip
+        yield reply, stacked, status_line(note), stacked, kept, download
 
     with gr.Blocks(title="qa — ask the articles", fill_height=True) as demo:
         gr.Markdown("## qa — ask the articles\nEvery answer quotes the sentences it rests on; click a marker [n] to see one in its article.",
                     elem_id="heading")
         status = gr.Markdown(status_line(), elem_id="status")
         panels = gr.State("")
+        transcript = gr.State([])
         source_choices, article_choices = filter_choices(assistant)
         with gr.Accordion("Filter the articles", open=False, elem_id="filters", render=False) as filter_box:
             with gr.Row():
@@ -113,6 +149,8 @@ def build_blocks(assistant: Assistant):
             with gr.Row():
                 since_box = gr.Textbox("", label="Since (YYYY-MM-DD)", elem_id="filter-since", max_lines=1)
                 until_box = gr.Textbox("", label="Until (YYYY-MM-DD)", elem_id="filter-until", max_lines=1)
+        export_button = gr.DownloadButton("Export the conversation (Markdown)", value=None, interactive=False, elem_id="export",
+                                          size="sm", variant="secondary", render=False)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
@@ -125,14 +163,15 @@ def build_blocks(assistant: Assistant):
                     respond,
                     chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
-                    additional_inputs=[panels, source_box, article_box, since_box, until_box],
-                    additional_outputs=[sources, status, panels],
+                    additional_inputs=[panels, transcript, source_box, article_box, since_box, until_box],
+                    additional_outputs=[sources, status, panels, transcript, export_button],
                     api_name="chat",
                     fill_height=True,
                     autofocus=True,
                 )
                 example_box = gr.HTML("", elem_id="examples")
                 filter_box.render()
+                export_button.render()
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources.render()

@@ -217,3 +217,39 @@ def stack_panels(previous: str, new: str) -> str:
     one, so a click on [n] in an earlier reply can show them; the last KEEP_TURNS are kept."""
     sections = [m.group(0).replace(' qa-current"', '"', 1) for m in _SECTION_RE.finditer(previous or "") if m.group(1) != "0"]
     return "".join(sections[-(KEEP_TURNS - 1):]) + new
+
+
+def conversation_markdown(entries: list[dict], index_line: str = "", when: str = "") -> str:
+    """The conversation as Markdown: each question, how it was understood, the answer's quoted
+    sentences with their markers, and where each one is (title, source, date, article, sentence,
+    page). `entries` are `Answer.to_dict()`s, oldest first."""
+    lines = ["# qa conversation", ""]
+    if when or index_line:
+        lines += [" · ".join(x for x in (when, index_line) if x), ""]
+    for turn, e in enumerate(entries, 1):
+        lines += [f"## {turn}. {_one_line(e['question'])}", ""]
+        if e.get("query") and e["query"] != e["question"]:
+            lines += [f"_Understood as: {_one_line(e['query'])}_", ""]
+        quoted = e["closest"] if e["abstained"] else e["citations"]
+        if e["abstained"]:
+            lines += [_one_line(e["answer"]), ""]
+            if quoted:
+                lines += ["Closest passages (not an answer):", ""]
+        elif e.get("short_answer"):
+            lines += [f"**{_one_line(e['short_answer'])}**", ""]
+        lines += [f"> {_one_line(c['text'])} [{c['n']}]\n>" for c in quoted]
+        if quoted:
+            lines[-1] = lines[-1][:-2]
+            lines.append("")
+        if e.get("note"):
+            lines += [f"Note: this answer is {_one_line(e['note'])}.", ""]
+        for c in quoted:
+            where = [c.get("source", ""), display(c["date"]) if c.get("date") else "", f"page {c['page']}" if c.get("page") else "",
+                     f"`{c['article_id']}`, sentence {c['sentence_index'] + 1}"]
+            lines.append(f"[{c['n']}] *{_one_line(c.get('title') or c['article_id'])}*: " + " · ".join(x for x in where if x))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
