@@ -58,15 +58,20 @@ eval: setup
 SQUAD := ../shared/data/squad-v1.1-dev-13/dev-v1.1-13-articles.json
 HOTPOT := ../shared/data/hotpotqa-dev-distractor-100/hotpot_dev_distractor_first100.json
 WIKINEWS := ../shared/data/wikinews-478/articles
+CANARD := ../shared/data/canard/dev_all.jsonl
 
 # Regenerates every committed report and the README tables built from them.
 eval-reports: setup-test build
 	$(BIN)/qa eval --report eval/reports/seed.md
 	$(BIN)/qa build --quiet --seeds seeds --seeds $(WIKINEWS) --index indexes/seed-wikinews
 	$(BIN)/qa eval --index indexes/seed-wikinews --report eval/reports/seed-wikinews.md
+	$(BIN)/qa eval --index indexes/seed-wikinews --questions eval/questions/conversations.jsonl --report eval/reports/conversations.md
+	$(BIN)/qa eval --index indexes/seed-wikinews --questions eval/questions/recurring.jsonl --report eval/reports/recurring.md
 	$(BIN)/qa eval --benchmark squad --data $(SQUAD) --compare --report eval/reports/squad.md
 	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
-	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/seed-wikinews.md eval/reports/squad.md eval/reports/hotpot.md
+	$(BIN)/qa eval --benchmark canard --data $(CANARD) --report eval/reports/canard.md
+	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/seed-wikinews.md \
+	    eval/reports/conversations.md eval/reports/recurring.md eval/reports/squad.md eval/reports/hotpot.md eval/reports/canard.md
 
 # Trains the reader (reranker + answer + span heads) on SQuAD v1.1 train, continuing the run in
 # checkpoints/reader when there is one: stop it at any time (Ctrl-C saves), run it again to go

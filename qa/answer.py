@@ -253,7 +253,22 @@ def compose(
     citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
     note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
-    return Answer(question, text, citations, False, query=query, short_answer=answer_type.short_answer(query, citations[0].text), note=note)
+    return Answer(question, text, citations, False, query=query, short_answer=short_answer(query, chosen, settings), note=note)
+
+
+def short_answer(query: str, chosen: list[Hit], settings: Settings) -> str | None:
+    """The short answer shown in bold: the reader's answer span in the best quoted sentence
+    when its probability reaches `settings.span_min`, else the one date, number or name of the
+    kind the question asks for in that sentence (qa.answer_type), else none."""
+    top = next((h for h in chosen if "unit_of" not in h.signals), None)
+    if top is None:
+        return None
+    s, text = top.signals, top.sentence.text
+    if s.get("span_prob", 0.0) >= settings.span_min:
+        span = text[int(s["span_start"]) : int(s["span_end"])].strip(" ,;:")
+        if span and len(span) < 0.8 * len(text):
+            return span
+    return answer_type.short_answer(query, text)
 
 
 def answer(

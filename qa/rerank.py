@@ -195,6 +195,8 @@ def best_span(start: np.ndarray, end: np.ndarray, max_tokens: int = MAX_SPAN_TOK
     joint = np.outer(ps, pe)
     joint = np.triu(joint) - np.triu(joint, k=max_tokens)
     i, j = np.unravel_index(int(np.argmax(joint)), joint.shape)
+    # Its own probability: the mass of every span overlapping it was measured as the
+    # confidence too, and separated right from wrong spans less well (docs/design.md).
     return int(i), int(j), float(joint[i, j])
 
 

@@ -193,12 +193,15 @@ class Retriever:
         if not top or reranker is None:
             return hits[:k]
         titles = [_topic(self.index.articles.get(h.sentence.article_id, {})) for h in top]
-        logits = reranker.scores(query, [pair_text(t, h.sentence.text) for t, h in zip(titles, top)])
+        passages = [pair_text(t, h.sentence.text) for t, h in zip(titles, top)]
+        reading = reranker.read(query, passages)
+        logits = reading.logits
         feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits)
         final = fuse(feats, reranker.weights)
         order = np.argsort(-final, kind="stable")
         reranked = [
-            Hit(top[o].sentence, float(final[o]), top[o].position, {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o])})
+            Hit(top[o].sentence, float(final[o]), top[o].position,
+                {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **_read_signals(reading, int(o), passages[o], top[o].sentence.text)})
             for o in order
         ]
         return (reranked + hits[self.rerank_depth :])[:k]
@@ -272,6 +275,19 @@ class Retriever:
             )
             for o in order
         ]
+
+
+def _read_signals(reading, i: int, passage: str, sentence: str) -> dict[str, float]:
+    """A reader's verdict on one passage as signals: the probability that it answers, and its
+    answer span as character offsets into the sentence (a span in the title prefix is dropped)."""
+    out: dict[str, float] = {}
+    if reading.answer is not None:
+        out["answer_prob"] = float(reading.answer[i])
+    span = reading.spans[i] if reading.spans else None
+    offset = len(passage) - len(sentence)
+    if span is not None and span[0] >= offset and span[1] > span[0]:
+        out.update(span_start=float(span[0] - offset), span_end=float(span[1] - offset), span_prob=float(span[2]))
+    return out
 
 
 @dataclass(frozen=True)

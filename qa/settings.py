@@ -74,6 +74,9 @@ class Settings:
     # A second or third quoted sentence must be this close to the first one.
     extra_cosine_margin: float = 0.04
     extra_bm25_ratio: float = 0.6
+    # The reader's answer span is the bold short answer when its probability reaches this
+    # (else the date, number or name the question asks for); chosen on SQuAD-13, docs/design.md.
+    span_min: float = 0.3
     max_question_chars: int = 2000
     embed_batch_size: int = 64
     # Serving: answers computed at once, and requests allowed to wait (ui/app.py).
@@ -96,7 +99,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
                 raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
-        for name in ("abstain_below", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio"):
+        for name in ("abstain_below", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min"):
             if not math.isfinite(getattr(self, name)):
                 raise QAError(f"QA_{name.upper()} must be a finite number")
         Mode.parse(self.retriever, "QA_RETRIEVER")

@@ -93,3 +93,36 @@ def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
     assert units(2) == [2, 3]  # ... and goes on to its attribution
     assert units(4) == [4]  # "“This" inside a quotation leans on nothing outside it
     assert units(0) == [0]
+
+
+def test_the_short_answer_is_the_readers_span_when_it_is_confident_else_the_wanted_kind():
+    from qa.answer import short_answer
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    text = "The bridge, which cost £2.1bn, was opened by Mayor Ann Keane in May 2021."
+    sentence = Sentence("a.txt", 0, 0, 0, len(text), text)
+    at = text.index("Ann Keane")
+    sure = Hit(sentence, 1.0, 0, {"span_start": float(at), "span_end": float(at + 9), "span_prob": 0.9})
+    unsure = Hit(sentence, 1.0, 0, {**sure.signals, "span_prob": 0.1})
+    settings = Settings(span_min=0.5)
+    assert short_answer("Who opened the bridge?", [sure], settings) == "Ann Keane"
+    assert short_answer("When was the bridge opened?", [unsure], settings) == "May 2021"  # the date asked for
+    assert short_answer("Why was the bridge built?", [unsure], settings) is None
+    # a neighbour brought in for context is not where the answer is read
+    before = Hit(Sentence("a.txt", 0, 0, 0, 5, "Then."), 1.0, 1, {"unit_of": 0.0})
+    assert short_answer("Who opened the bridge?", [before, sure], settings) == "Ann Keane"
+
+
+def test_the_readers_span_is_mapped_from_the_title_prefixed_passage_to_the_sentence():
+    import numpy as np
+
+    from qa.rerank import Reading, pair_text
+    from qa.retrieve import _read_signals
+
+    sentence = "Ann Keane opened the bridge."
+    passage = pair_text("Bridge opens", sentence)
+    offset = passage.index(sentence)
+    reading = Reading(np.zeros(2), np.array([0.8, 0.2]), [(offset, offset + 9, 0.7), (0, 6, 0.9)])
+    assert _read_signals(reading, 0, passage, sentence) == {"answer_prob": 0.8, "span_start": 0.0, "span_end": 9.0, "span_prob": 0.7}
+    assert _read_signals(reading, 1, passage, sentence) == {"answer_prob": 0.2}  # a span in the title is no answer

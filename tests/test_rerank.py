@@ -13,7 +13,7 @@ import pytest
 from qa import answer_type
 from qa.cli import main
 from qa.index import load_index
-from qa.rerank import DEFAULT_FOLDER, FEATURES, Reranker, RerankerProblem, features, fuse, pair_text
+from qa.rerank import DEFAULT_FOLDER, FEATURES, Reading, Reranker, RerankerProblem, features, fuse, pair_text
 from qa.retrieve import Retriever
 
 # --- features and fusion -------------------------------------------------------------
@@ -68,6 +68,9 @@ class _FavoursMarch:
     def scores(self, question: str, passages: list[str]) -> np.ndarray:
         self.seen.append(passages)
         return np.array([10.0 if "March" in p else 0.0 for p in passages])
+
+    def read(self, question: str, passages: list[str]) -> Reading:
+        return Reading(self.scores(question, passages), None, [None] * len(passages))
 
 
 def test_retriever_reorders_the_first_stage_by_the_reranker(tiny_index: Path, fake_embedder):

@@ -31,6 +31,17 @@ def test_reply_quotes_with_linked_markers_and_escapes():
     assert "&lt;script&gt;" in out and "[click](javascript:alert(1))" in out  # shown as text, linking nothing
 
 
+def test_the_short_answer_is_bold_inside_its_quote_and_read_back_without_the_markup():
+    from qa_ui.render import conversation_turns
+
+    ans = Answer("Who won?", "x", [_cite(1, "It rained."), _cite(2, "Brigid <Kosgei> won in 2:14:04.")], False, short_answer="Brigid <Kosgei>")
+    out = reply_html(ans, 1)
+    assert 'Brigid &lt;Kosgei&gt; won' not in out and '<strong class="qa-span">Brigid &lt;Kosgei&gt;</strong> won in 2:14:04.' in out
+    assert out.count("qa-span") == 1
+    turns = conversation_turns([{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": out}])
+    assert turns[0]["citations"][1]["text"] == "Brigid <Kosgei> won in 2:14:04." and turns[0]["short_answer"] == "Brigid <Kosgei>"
+
+
 def test_reply_shows_urls_and_dollars_as_written():
     text = "See https://example.org/report?id=1&x=2 and $$x^2$$ in the text."
     out = reply_html(Answer("q", text, [_cite(1, text)], False), 1)

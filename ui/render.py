@@ -34,6 +34,7 @@ CSS = """
 .qa-empty { color: #57606a; }
 .qa-reply blockquote { margin: 0 0 8px 0; padding: 2px 0 2px 12px; border-left: 3px solid #d0d7de; white-space: pre-wrap; }
 .qa-reply .qa-short { margin: 0 0 6px 0; font-size: 16px; }
+.qa-reply .qa-span { background: #fff3b0; border-radius: 3px; padding: 0 2px; }
 .qa-reply .qa-marker { text-decoration: none; font-weight: 700; }
 .qa-abstained p { margin: 0; }
 .qa-reply .qa-note { margin: 4px 0 0 0; color: #9a3412; font-size: 13px; }
@@ -118,6 +119,7 @@ def user_turns(history: list[dict]) -> list[str]:
 
 
 _QUOTE_RE = re.compile(r'<blockquote class="qa-quote" data-title="([^"]*)">(.*?) <a class="qa-marker"', re.S)
+_TAG_RE = re.compile(r"</?strong[^>]*>")
 _SHORT_RE = re.compile(r'<p class="qa-short"><b>(.*?)</b></p>', re.S)
 
 
@@ -130,11 +132,19 @@ def conversation_turns(history: list[dict]) -> list[dict]:
         if message.get("role") == "user" and text.strip():
             turns.append({"question": text, "citations": []})
         elif message.get("role") == "assistant" and turns and not turns[-1]["citations"]:
-            turns[-1]["citations"] = [{"title": html.unescape(t), "text": html.unescape(q)} for t, q in _QUOTE_RE.findall(text)]
+            turns[-1]["citations"] = [{"title": html.unescape(t), "text": html.unescape(_TAG_RE.sub("", q))} for t, q in _QUOTE_RE.findall(text)]
             short = _SHORT_RE.search(text)
             if short:
                 turns[-1]["short_answer"] = html.unescape(short.group(1))
     return turns
+
+
+def _quote_html(text: str, short: str | None) -> str:
+    """The quoted sentence, escaped, with the short answer (when it is in it) in bold."""
+    if not short or short not in text:
+        return html.escape(text)
+    at = text.index(short)
+    return f'{html.escape(text[:at])}<strong class="qa-span">{html.escape(short)}</strong>{html.escape(text[at + len(short):])}'
 
 
 def reply_html(ans: Answer, turn: int) -> str:
@@ -148,8 +158,9 @@ def reply_html(ans: Answer, turn: int) -> str:
     if ans.abstained:
         note = " The closest passages are shown beside the chat, marked as not an answer." if ans.closest else ""
         return f'<div class="qa-reply qa-abstained">{understood}<p><b>{html.escape(ans.text)}</b>{note}</p></div>'
+    marked = next((c.n for c in ans.citations if ans.short_answer and ans.short_answer in c.text), None)
     quotes = "".join(
-        f'<blockquote class="qa-quote" data-title="{html.escape(c.title)}">{html.escape(c.text)} '
+        f'<blockquote class="qa-quote" data-title="{html.escape(c.title)}">{_quote_html(c.text, ans.short_answer if c.n == marked else None)} '
         f'<a class="qa-marker" href="#src-{turn}-{c.n}">[{c.n}]</a></blockquote>'
         for c in ans.citations
     )

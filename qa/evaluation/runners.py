@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.evaluation.benchmarks import Benchmark, BenchQuestion
+from qa.evaluation.short_answers import ShortAnswers, span_metrics
 from qa.metrics import mrr, normalize, percentile, recall_at, roc_auc
 
 METHODS = ("bm25", "dense", "rrf", "naive-llama-index", "hybrid", "qa")
@@ -104,32 +105,6 @@ class Tally:
         return out
 
 
-class ShortAnswers:
-    """How often a bold short answer is shown, per wanted kind, and how often it is right."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, list[int]] = {}  # kind -> [questions, shown, right]
-
-    def add(self, question: str, shown: str | None, answers: list[str]) -> None:
-        from qa.answer_type import wanted
-
-        kind = wanted(question)
-        if kind is None:
-            return
-        c = self.counts.setdefault(kind, [0, 0, 0])
-        c[0] += 1
-        if shown:
-            s = normalize(shown)
-            c[1] += 1
-            c[2] += any(a and (a in s or s in a) for a in answers)
-
-    def metrics(self) -> dict:
-        return {
-            k: {"questions": q, "shown": n, "right": r, "coverage": round(n / q, 3) if q else 0.0, "precision": round(r / n, 3) if n else None}
-            for k, (q, n, r) in sorted(self.counts.items())
-        }
-
-
 # ----------------------------------------------------------------------------- methods
 
 
@@ -175,6 +150,30 @@ class QaMethod:
         # Wrong replies whose first quote is the gold sentence's neighbour: with the units of
         # qa.answer.with_units (the product) and without them (before).
         self.neighbour = {"with units": [0, 0], "without units": [0, 0]}  # [wrong, neighbour of gold]
+        self.spans: list[dict] = []  # per question: the short answer shown and the candidates it was chosen from
+
+    def _spans(self, q: BenchQuestion, ans, hits: list) -> None:
+        """What the short answer could have been: the reader's span in the best quoted sentence
+        (and its probability), the answer-type span, and the reader's span in the gold sentence."""
+        from qa.answer_type import short_answer
+        from qa.rerank import pair_text
+        from qa.retrieve import _topic
+
+        cited = {(c.article_id, c.sentence_index) for c in ans.citations}
+        top = next((h for h in hits if (h.sentence.article_id, h.sentence.index) in cited), None)
+        s = top.signals if top else {}
+        reader = top.sentence.text[int(s["span_start"]) : int(s["span_end"])] if top and "span_start" in s else ""
+        record = {"answers": q.answers, "shown": ans.short_answer or "", "reader": reader, "p": s.get("span_prob", 0.0),
+                  "type": (short_answer(q.question, top.sentence.text) or "") if top else "", "gold_given": None}
+        gold = next((g for g in q.gold if g in self.text_of), None)
+        reranker = self.retriever.reranker
+        if gold is not None and reranker is not None and reranker.reads_answers:
+            sentence = self.text_of[gold]
+            passage = pair_text(_topic(self.articles.get(gold[0], {})), sentence)
+            span = reranker.read(q.question, [passage]).spans[0]
+            offset = len(passage) - len(sentence)
+            record["gold_given"] = sentence[max(0, span[0] - offset) : max(0, span[1] - offset)] if span else ""
+        self.spans.append(record)
 
     def _neighbours(self, name: str, ans, q: BenchQuestion) -> None:
         reply = normalize(ans.text)
@@ -195,6 +194,7 @@ class QaMethod:
         ans = compose(q.question, q.question, hits, self.articles, self.settings, sentences=r.index.sentences)
         ms = (time.perf_counter() - t) * 1000 + embed_ms
         self._neighbours("with units", ans, q)
+        self._spans(q, ans, hits)
         self._neighbours("without units", compose(q.question, q.question, hits, self.articles, self.settings), q)
         if self.check:  # not timed
             wide = r.first_stage(q.question, k=80, query_vector=qvec)
@@ -306,6 +306,8 @@ def run_benchmark(
     }
     if qa_runner:
         result["short_answers"] = short.metrics()
+        if qa_runner.spans:
+            result["span_answers"] = span_metrics(qa_runner.spans, settings.span_min)
         if qa_runner.strengths:
             result["abstention"] = abstention_check(qa_runner.strengths, settings.abstain_below)
         result["neighbour_misses"] = {

@@ -76,6 +76,7 @@ def export(reader, tokenizer, out: Path, exit_layer: int, max_length: int, histo
             **kept,
         }
         (tmp / "reranker.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp made it private; the model folder is read by whoever runs qa
         if out.exists():
             old_dir = out.with_name(out.name + ".old")
             shutil.rmtree(old_dir, ignore_errors=True)
