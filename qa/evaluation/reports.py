@@ -104,6 +104,15 @@ def write_benchmark_report(path: Path, result: dict) -> None:
         ]
         for kind, m in result["short_answers"].items():
             lines.append(f"| {kind} | {m['questions']} | {m['shown']} | {m['coverage']:.3f} | {_f(m['precision'])} |")
+    if result.get("neighbour_misses") or result.get("first_stage_overruled"):
+        lines += ["", "## What the reply's choices cost", ""]
+        for name, m in (result.get("neighbour_misses") or {}).items():
+            lines.append(f"- wrong replies whose first quote neighbours the gold sentence ({name}, qa.answer.with_units): "
+                         f"{m['neighbour_of_gold']} of {m['wrong']} ({m['share']:.1%})")
+        if result.get("first_stage_overruled"):
+            o = result["first_stage_overruled"]
+            lines.append(f"- the first stage's top sentence was gold for {o['first_stage_right']} questions; the reply does not quote it "
+                         f"for {o['not_quoted']} of them ({o['share']:.1%}): what the reranker took away")
     if result.get("span_answers"):
         s = result["span_answers"]
         lines += [

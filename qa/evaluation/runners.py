@@ -150,6 +150,9 @@ class QaMethod:
         # Wrong replies whose first quote is the gold sentence's neighbour: with the units of
         # qa.answer.with_units (the product) and without them (before).
         self.neighbour = {"with units": [0, 0], "without units": [0, 0]}  # [wrong, neighbour of gold]
+        # Questions whose first-stage top sentence was gold, and those of them whose reply does
+        # not quote it: what the reranker (and the reply's choices) took away.
+        self.overruled = [0, 0]
         self.spans: list[dict] = []  # per question: the short answer shown and the candidates it was chosen from
 
     def _spans(self, q: BenchQuestion, ans, hits: list) -> None:
@@ -195,6 +198,10 @@ class QaMethod:
         ms = (time.perf_counter() - t) * 1000 + embed_ms
         self._neighbours("with units", ans, q)
         self._spans(q, ans, hits)
+        first = r.first_stage(q.question, 1, qvec)
+        if first and (first[0].sentence.article_id, first[0].sentence.index) in q.gold:
+            self.overruled[0] += 1
+            self.overruled[1] += (first[0].sentence.article_id, first[0].sentence.index) not in {(c.article_id, c.sentence_index) for c in ans.citations}
         self._neighbours("without units", compose(q.question, q.question, hits, self.articles, self.settings), q)
         if self.check:  # not timed
             wide = r.first_stage(q.question, k=80, query_vector=qvec)
@@ -310,6 +317,8 @@ def run_benchmark(
             result["span_answers"] = span_metrics(qa_runner.spans, settings.span_min)
         if qa_runner.strengths:
             result["abstention"] = abstention_check(qa_runner.strengths, settings.abstain_below)
+        right, dropped = qa_runner.overruled
+        result["first_stage_overruled"] = {"first_stage_right": right, "not_quoted": dropped, "share": round(dropped / right, 4) if right else 0.0}
         result["neighbour_misses"] = {
             name: {"wrong": w, "neighbour_of_gold": n, "share": round(n / w, 4) if w else 0.0} for name, (w, n) in qa_runner.neighbour.items()
         }
