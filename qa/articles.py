@@ -71,6 +71,7 @@ class ReadReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, same-as id)
+    folders: list[str] = field(default_factory=list)  # the seeds folders read, absolute (the index records them)
 
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")

@@ -190,6 +190,7 @@ def build_index(
             "n_articles": len(article_meta),
             "n_sentences": len(sentences),
             "faiss_index": "IndexFlatIP" if len(matrix) <= EXACT_UP_TO else "IndexIVFFlat",
+            "seeds": report.folders,
             "articles": article_meta,
         }
         tell("write", 0, 1)

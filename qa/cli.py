@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (needed to bind beyond loopback safely)")
     s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="also answer requests addressed to this host name (repeatable; loopback names always work)")
+    s.add_argument("--read-only", action="store_true", help="no Articles tab: the page cannot add or remove articles")
 
     t = sub.add_parser("train", help="train the reader (reranker + answer + span heads) on SQuAD v1.1 train; resumable (docs/reranker.md)")
     t.add_argument("--data", type=Path, metavar="DIR", help="folder with paragraphs.jsonl and questions.jsonl (default: ../shared/data/squad-v1.1-train)")
@@ -261,7 +262,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from qa_ui.server import serve
 
-    return serve(_settings(args), host=args.host, port=args.port, auth=args.auth, allow_hosts=args.allow_host)
+    return serve(_settings(args), host=args.host, port=args.port, auth=args.auth, allow_hosts=args.allow_host, read_only=args.read_only)
 
 
 def cmd_train(args: argparse.Namespace) -> int:

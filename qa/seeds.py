@@ -96,7 +96,7 @@ def read_folders(folders: list[Path]) -> ReadReport:
     """Several article folders as one collection. The first folder's ids are as `read_seeds`
     gives them; a later folder's are prefixed with its name (`articles/2019-….txt`), so ids stay
     unique and stable; the same text in two folders is indexed once."""
-    merged = ReadReport()
+    merged = ReadReport(folders=[str(f.resolve()) for f in folders])
     seen: dict[str, str] = {}
     for n, folder in enumerate(folders):
         report = read_seeds(folder)
@@ -123,7 +123,7 @@ def read_seeds(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> ReadReport:
     Returns:
         A `ReadReport`; unreadable files are listed in it, never raised.
     """
-    report = ReadReport()
+    report = ReadReport(folders=[str(seeds_dir.resolve())])
     files, report.skipped = scan_seeds(seeds_dir)
     seen_hash: dict[str, str] = {}
     for path in files:

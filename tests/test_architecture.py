@@ -29,6 +29,7 @@ STAGES = [
     {"qa.query"},
     {"qa.answer"},
     {"qa.service"},
+    {"qa.collection"},
     {"qa.evaluation", "qa.evaluation.questions", "qa.training", "qa.training.perturb", "qa.training.squad", "qa.training.model"},
     {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.evaluation.short_answers", "qa.training.items", "qa.training.export"},
     {"qa.evaluation.runners", "qa.training.validate", "qa.training.checkpoint"},

@@ -57,7 +57,7 @@ def served(tmp_path: Path, tiny_seeds: Path, monkeypatch, capsys):
     settings = Settings(index_dir=tmp_path / "index", abstain_below=0.0)
     port, stop = _free_port(), threading.Event()
     thread = threading.Thread(target=server_module.serve, kwargs={
-        "settings": settings, "port": port, "assistant": Assistant(settings, embedder=FakeEmbedder()), "stop": stop})
+        "settings": settings, "port": port, "assistant": Assistant(settings, embedder=FakeEmbedder()), "stop": stop, "read_only": True})
     thread.start()
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -182,7 +182,10 @@ def test_serve_warns_beyond_loopback_without_auth(capsys, monkeypatch):
     for host, auth, warned in (("0.0.0.0", None, True), ("0.0.0.0", "ann:pw", False), ("127.0.0.1", None, False)):
         with pytest.raises(Stop):
             server_module.serve(Settings(), host=host, port=port, auth=auth)
-        assert ("warning: serving on 0.0.0.0 without --auth" in capsys.readouterr().err) is warned
+        err = capsys.readouterr().err
+        assert ("warning: serving on 0.0.0.0 without --auth" in err) is warned
+        # strangers do not get to change the index: no Articles tab beyond loopback without a login
+        assert ("adding and removing articles from the page is off" in err) is warned
 
 
 def test_serve_refuses_a_taken_port_and_a_bad_one():

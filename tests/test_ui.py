@@ -323,3 +323,62 @@ def test_auth_protects_page_and_api(ui_index, real_embedder):
         with urllib.request.urlopen(s.url + "/", timeout=30) as r:
             page = r.read().decode("utf-8", "replace")
         assert "ann" not in page and ("login" in page.lower() or "auth_required" in page or '"auth_required":true' in page.replace(" ", ""))
+
+
+@pytest.fixture(scope="module")
+def managed(tmp_path_factory, real_embedder):
+    """A server with the Articles tab, over its own seeds folder (one article to start)."""
+    from qa.build import build_index
+    from qa.seeds import read_folders
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from qa_ui.app import build_app
+
+    seeds = tmp_path_factory.mktemp("managed-seeds")
+    shutil.copy(SEEDS / "000_340503b4c86ea83e.txt", seeds / "guardian.txt")
+    index_dir = tmp_path_factory.mktemp("managed") / "index"
+    build_index(read_folders([seeds]), index_dir, real_embedder)
+    assistant = Assistant(Settings(seeds_dir=seeds, index_dir=index_dir), embedder=real_embedder)
+    with Server(build_app(assistant, manage=True)) as s:
+        yield s, seeds
+
+
+def test_articles_are_uploaded_listed_asked_about_and_removed_in_the_browser(browser, managed, tmp_path):
+    from tests.documents import write_pdf
+
+    server, seeds = managed
+    pdf = write_pdf(tmp_path / "harbour.pdf", [["Harbour report", "", "The harbour closed in March after the storm."],
+                                               ["Repairs to the harbour cost 2 million euros. Boats returned in May."]], title="Harbour report 2025")
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#question textarea", timeout=30_000)
+    page.get_by_role("tab", name="Articles").click()
+    table = page.locator("#article-list")
+    page.wait_for_function("document.querySelector('#article-list').innerText.includes('Top US and Russian officials')", timeout=30_000)
+    page.set_input_files("#upload input[type=file]", str(pdf))
+    page.wait_for_function("/added harbour.pdf/.test(document.querySelector('#articles-status').innerText)", timeout=60_000)
+    assert "the index holds 2 articles" in page.locator("#articles-status").inner_text()
+    assert "Harbour report 2025" in table.inner_text() and (seeds / "harbour.pdf").is_file()
+
+    page.get_by_role("tab", name="Chat").click()
+    reply = ask(page, "How much did the harbour repairs cost?", 1)
+    assert "2 million euros" in reply
+    assert "page 2" in page.locator("#sources section.qa-current .qa-meta").first.inner_text()
+
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#remove-choice input").click()
+    page.locator('#remove-choice [data-testid="dropdown-option"]', has_text="Harbour report 2025").first.click()
+    page.locator("#remove").click()
+    page.wait_for_function("/removed harbour.pdf/.test(document.querySelector('#articles-status').innerText)", timeout=60_000)
+    assert "Harbour report 2025" not in table.inner_text()
+    assert not (seeds / "harbour.pdf").exists() and len(list((seeds / ".removed").glob("*-harbour.pdf"))) == 1
+    context.close()
+
+
+def test_a_read_only_page_has_no_articles_tab_and_takes_no_uploads(page, server):
+    assert page.get_by_role("tab", name="Chat").count() == 1 and page.get_by_role("tab", name="Articles").count() == 0
+    req = urllib.request.Request(server.url + "/gradio_api/upload", data=b"x" * 100, headers={"Content-Type": "application/octet-stream"})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=10)
+    assert exc.value.code == 403

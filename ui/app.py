@@ -20,6 +20,8 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
+from qa import collection
+from qa.articles import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
 from qa.query import suggest_questions
 from qa.retrieve import Filters
@@ -99,9 +101,33 @@ def filter_choices(assistant: Assistant) -> tuple[list[str], list[tuple[str, str
     return assistant.sources(), labels
 
 
-def build_blocks(assistant: Assistant):
+def article_rows(assistant: Assistant) -> list[list]:
+    try:
+        return [[r.title, r.source, r.date, r.sentences, r.id] for r in collection.articles(assistant)]
+    except QAError:
+        return []
+
+
+def _articles_tab(gr):
+    """The Articles tab's parts: upload, what happened, the list, remove."""
+    gr.Markdown(f"Add news articles ({' '.join(SUPPORTED_SUFFIXES)}; several at once) or remove one. The index is rebuilt "
+                "(only new text is embedded) and the chat answers from it at once. A removed article's file is moved to the "
+                "seeds folder's `.removed/`, not deleted.")
+    upload = gr.File(label="Add articles", file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
+    said = gr.Markdown("", elem_id="articles-status")
+    table = gr.Dataframe(headers=["Title", "Source", "Date", "Sentences", "Id"], interactive=False, elem_id="article-list", wrap=True)
+    with gr.Row():
+        choice = gr.Dropdown([], label="Remove an article", elem_id="remove-choice", scale=4)
+        remove = gr.Button("Remove", variant="stop", elem_id="remove", scale=1)
+    return upload, said, table, choice, remove
+
+
+def build_blocks(assistant: Assistant, manage: bool = False):
+    """The page. `manage`: with the Articles tab (upload, list, remove)."""
     _offline_env()
     import gradio as gr
+
+    manage_parts = None
 
     def status_line(note: str = "") -> str:
         try:
@@ -151,53 +177,86 @@ def build_blocks(assistant: Assistant):
                 until_box = gr.Textbox("", label="Until (YYYY-MM-DD)", elem_id="filter-until", max_lines=1)
         export_button = gr.DownloadButton("Export the conversation (Markdown)", value=None, interactive=False, elem_id="export",
                                           size="sm", variant="secondary", render=False)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
-                chatbot = gr.Chatbot(
-                    elem_id="chat", height=560, sanitize_html=True, render_markdown=True, latex_delimiters=[], show_label=False,
-                    placeholder="Ask a question about the articles. Every answer quotes its source sentences.",
-                    buttons=["copy"],
-                )
-                gr.ChatInterface(
-                    respond,
-                    chatbot=chatbot,
-                    textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
-                    additional_inputs=[panels, transcript, source_box, article_box, since_box, until_box],
-                    additional_outputs=[sources, status, panels, transcript, export_button],
-                    api_name="chat",
-                    fill_height=True,
-                    autofocus=True,
-                )
-                example_box = gr.HTML("", elem_id="examples")
-                filter_box.render()
-                export_button.render()
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources.render()
-        def on_load():
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", elem_id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        sources = gr.HTML(sources_html(None, {}, 0), elem_id="sources", render=False)
+                        chatbot = gr.Chatbot(
+                            elem_id="chat", height=560, sanitize_html=True, render_markdown=True, latex_delimiters=[], show_label=False,
+                            placeholder="Ask a question about the articles. Every answer quotes its source sentences.",
+                            buttons=["copy"],
+                        )
+                        gr.ChatInterface(
+                            respond,
+                            chatbot=chatbot,
+                            textbox=gr.Textbox(placeholder="Who attended the talks?", elem_id="question", max_lines=4, submit_btn=True),
+                            additional_inputs=[panels, transcript, source_box, article_box, since_box, until_box],
+                            additional_outputs=[sources, status, panels, transcript, export_button],
+                            api_name="chat",
+                            fill_height=True,
+                            autofocus=True,
+                        )
+                        example_box = gr.HTML("", elem_id="examples")
+                        filter_box.render()
+                        export_button.render()
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources.render()
+            if manage:
+                with gr.Tab("Articles", elem_id="articles-tab"):
+                    manage_parts = _articles_tab(gr)
+        def choices_now() -> tuple:
             sources_now, articles_now = filter_choices(assistant)
-            return status_line(), examples_html(assistant), gr.Dropdown(choices=sources_now), gr.Dropdown(choices=articles_now)
+            return gr.Dropdown(choices=sources_now), gr.Dropdown(choices=articles_now)
+
+        def on_load():
+            return status_line(), examples_html(assistant), *choices_now()
 
         demo.load(on_load, outputs=[status, example_box, source_box, article_box], api_visibility="private")
+        if manage_parts is not None:
+            upload, said, table, choice, remove = manage_parts
+
+            def listing() -> tuple:
+                rows = article_rows(assistant)
+                return rows, gr.Dropdown(choices=[(f"{r[0]} ({r[4]})", r[4]) for r in rows], value=None)
+
+            def changed(action) -> tuple:
+                try:
+                    message = f"✅ {md_escape(action())}"
+                except QAError as exc:
+                    message = f"⚠️ {md_escape(str(exc))}"
+                return (message, *listing(), *choices_now(), status_line())
+
+            outputs = [said, table, choice, source_box, article_box, status]
+            demo.load(listing, outputs=[table, choice], api_visibility="private")
+            upload.upload(lambda files: (*changed(lambda: collection.add_files(assistant, [(Path(f), Path(f).name) for f in files or []])), None),
+                          inputs=[upload], outputs=[*outputs, upload], api_visibility="private", concurrency_limit=1, concurrency_id="build")
+            remove.click(lambda aid: changed(lambda: collection.remove_article(assistant, aid) if aid else _nothing_chosen()),
+                         inputs=[choice], outputs=outputs, api_visibility="private", concurrency_limit=1, concurrency_id="build")
     demo.queue(default_concurrency_limit=assistant.settings.concurrency, max_size=assistant.settings.queue_size)
     return demo
 
 
-def build_app(assistant: Assistant, auth: tuple[str, str] | None = None, hosts: Collection[str] | None = (), origins: Collection[str] | None = None):
+def _nothing_chosen() -> str:
+    raise QAError("choose an article to remove first")
+
+
+def build_app(assistant: Assistant, auth: tuple[str, str] | None = None, hosts: Collection[str] | None = (), origins: Collection[str] | None = None,
+              manage: bool = False):
     """The whole app: the JSON API (ui/api.py) with the Gradio page mounted at /, behind the Guard.
 
     `hosts`: names served besides the loopback ones (None: any host, for a wildcard bind);
-    `origins`: other origins allowed to call it."""
+    `origins`: other origins allowed to call it; `manage`: the Articles tab, and uploads."""
     _offline_env()
     import gradio as gr
 
     from qa_ui.api import Guard, build_api
 
     app = build_api(assistant, auth)
-    demo = build_blocks(assistant)
+    demo = build_blocks(assistant, manage=manage)
     mounted = gr.mount_gradio_app(
         app, demo, path="/", auth=auth, css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"],
-        show_error=False, mcp_server=False, max_file_size="1mb",
+        show_error=False, mcp_server=False, max_file_size=f"{MAX_FILE_BYTES // (1024 * 1024)}mb" if manage else "1mb",
     )
-    return Guard(mounted, hosts=hosts, origins=origins)
+    return Guard(mounted, hosts=hosts, origins=origins, uploads=manage)

@@ -139,9 +139,11 @@ def serve(
     allow_hosts: list[str] | None = None,
     assistant: Assistant | None = None,
     stop: threading.Event | None = None,
+    read_only: bool = False,
 ) -> int:
     """`qa serve`: warm up, answer the API at once, then serve the chat page until interrupted
-    (or until `stop` is set: tests)."""
+    (or until `stop` is set: tests). The page's Articles tab (upload, remove) is there unless
+    `read_only`, and only on loopback or behind --auth: strangers do not get to change the index."""
     import uvicorn
 
     from qa_ui.api import Guard, build_api
@@ -156,6 +158,9 @@ def serve(
     check_can_listen(host, port)
     if not _is_loopback(host) and credentials is None:
         print(f"warning: serving on {host} without --auth: anyone who can reach this address can read the articles", file=sys.stderr)
+    manage = not read_only and (_is_loopback(host) or credentials is not None)
+    if not manage and not read_only:
+        print("note: adding and removing articles from the page is off without --auth beyond loopback", file=sys.stderr)
     hosts = served_hosts(host, allow_hosts or [])
     assistant = assistant or Assistant(settings)
     say("loading the index and the models…")
@@ -177,7 +182,7 @@ def serve(
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     say(f"answering questions at {url}/api/ask; starting the chat page…")
     try:
-        full = build_app(assistant, credentials, hosts=hosts)
+        full = build_app(assistant, credentials, hosts=hosts, manage=manage)
         assert switch.loop is not None
         asyncio.run_coroutine_threadsafe(switch.promote(full), switch.loop).result(timeout=120)
         say(f"qa chat on {url}  (Ctrl-C to stop)")
