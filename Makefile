@@ -12,7 +12,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker clean
+.PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -72,6 +72,10 @@ eval-reports: setup-test build
 	$(BIN)/qa eval --benchmark canard --data $(CANARD) --report eval/reports/canard.md
 	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/seed-wikinews.md \
 	    eval/reports/conversations.md eval/reports/recurring.md eval/reports/squad.md eval/reports/hotpot.md eval/reports/canard.md
+
+# The README's screenshot and one of each view (docs/screenshot*.png), from the real page in Chromium.
+screenshots: setup-test
+	$(BIN)/python eval/screenshots.py --out docs
 
 # Trains the reader (reranker + answer + span heads) on SQuAD v1.1 train, continuing the run in
 # checkpoints/reader when there is one: stop it at any time (Ctrl-C saves), run it again to go
