@@ -31,7 +31,7 @@ STAGES = [
     {"qa.service"},
     {"qa.collection"},
     {"qa.evaluation", "qa.evaluation.questions", "qa.training", "qa.training.perturb", "qa.training.squad", "qa.training.model"},
-    {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.evaluation.short_answers", "qa.training.items", "qa.training.export"},
+    {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.evaluation.short_answers", "qa.evaluation.abstention", "qa.training.items", "qa.training.export"},
     {"qa.evaluation.runners", "qa.training.validate", "qa.training.checkpoint"},
     {"qa.evaluation.reports", "qa.training.loop"},
     {"qa.evaluation.command"},

@@ -91,6 +91,25 @@ def write_benchmark_report(path: Path, result: dict) -> None:
             f"abstains on {a['abstention_at_threshold']:.1%} of unanswerable, falsely on {a['false_abstention_at_threshold']:.1%} of answerable",
             f"- best threshold on this data: {a['best_threshold']} (balanced accuracy {a['balanced_accuracy_at_best']:.3f})",
         ]
+        if "roc_auc_answer_prob" in a:
+            lines.append(f"- ROC-AUC of the reader's answer probability (best hit): {a['roc_auc_answer_prob']:.3f}")
+    if result.get("abstention_on_topic"):
+        t = result["abstention_on_topic"]
+        lines += [
+            "",
+            "## Abstention on on-topic questions the article does not answer",
+            "",
+            f"{t['pairs']} questions paired with a twin made by qa.training.perturb (a key name, year or number swapped for "
+            "another of the same article, not in the gold paragraph): same topic, same article, no answer.",
+            "",
+            f"- ROC-AUC, question against twin: evidence strength {t['roc_auc_strength']:.3f}; the reader's answer probability {t['roc_auc_answer_prob']:.3f}",
+            f"- the reply as configured: abstains on {t['abstains_on_twins']:.1%} of twins and falsely on {t['false_abstentions']:.1%} "
+            f"of the originals (balanced accuracy {t['balanced_accuracy']:.3f})",
+            "",
+            "Examples:",
+            "",
+        ]
+        lines += [f"- {e['question']} -> {e['twin']}" for e in t["examples"][:5]]
     if result.get("short_answers"):
         lines += [
             "",

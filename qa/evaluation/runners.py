@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.evaluation.abstention import abstention_check, answer_prob, on_topic_check
 from qa.evaluation.benchmarks import Benchmark, BenchQuestion
 from qa.evaluation.short_answers import ShortAnswers, span_metrics
 from qa.metrics import mrr, normalize, percentile, recall_at, roc_auc
@@ -153,6 +154,11 @@ class QaMethod:
         # Questions whose first-stage top sentence was gold, and those of them whose reply does
         # not quote it: what the reranker (and the reply's choices) took away.
         self.overruled = [0, 0]
+        # On-topic unanswerable twins (qa.training.perturb: a key name or number swapped for
+        # another of the same article): evidence strength, the reader's answer probability
+        # and the reply's abstention, for the question and for its twin.
+        self.twins: list[dict] = []
+        self.removed_probs: list[tuple[float, float]] = []  # answer probability: article in, article removed
         self.spans: list[dict] = []  # per question: the short answer shown and the candidates it was chosen from
 
     def _spans(self, q: BenchQuestion, ans, hits: list) -> None:
@@ -187,6 +193,42 @@ class QaMethod:
         first = (ans.citations[0].article_id, ans.citations[0].sentence_index)
         tally[1] += any(g[0] == first[0] and abs(g[1] - first[1]) == 1 for g in q.gold)
 
+    def _twin(self, q: BenchQuestion, hits: list, ans) -> None:
+        """Asks the question's on-topic unanswerable twin, when one can be made."""
+        import random
+
+        from qa.answer import compose, evidence_strength
+        from qa.training.perturb import perturb, pools
+
+        gold = next((g for g in sorted(q.gold) if g in self.text_of), None)
+        if gold is None:
+            return
+        r = self.retriever
+        if not hasattr(self, "_paragraphs"):
+            self._paragraphs: dict[tuple[str, int], list[str]] = {}
+            self._para_of = {(s.article_id, s.index): s.paragraph for s in r.index.sentences}
+            for s in r.index.sentences:
+                self._paragraphs.setdefault((s.article_id, s.paragraph), []).append(s.text)
+            self._pools: dict[str, dict] = {}
+        article = gold[0]
+        if article not in self._pools:
+            self._pools[article] = pools(self.articles.get(article, {}).get("text", ""))
+        paragraph = " ".join(self._paragraphs.get((article, self._para_of[gold]), []))
+        made = perturb(q.question, self.text_of[gold], paragraph, self._pools[article], random.Random(f"{q.id}"))
+        if made is None:
+            return
+        twin = made[0]
+        twin_hits = r.search(twin, k=10, query_vector=r.embed_query(twin))
+        twin_hits = r.with_coverage(twin, twin_hits[:3]) + twin_hits[3:]
+        twin_ans = compose(twin, twin, twin_hits, self.articles, self.settings, sentences=r.index.sentences)
+        w = self.settings.coverage_weight
+        self.twins.append({
+            "question": q.question, "twin": twin,
+            "strength": (evidence_strength(hits, w), evidence_strength(twin_hits, w)),
+            "answer_prob": (answer_prob(hits), answer_prob(twin_hits)),
+            "abstained": (ans.abstained, twin_ans.abstained),
+        })
+
     def run(self, q: BenchQuestion, qvec: np.ndarray, embed_ms: float) -> Outcome:
         from qa.answer import compose, evidence_strength
 
@@ -209,6 +251,8 @@ class QaMethod:
             other = r.with_coverage(q.question, r.rerank(q.question, other, 3) if r.reranker else other[:3])
             w = self.settings.coverage_weight
             self.strengths.append((evidence_strength(hits, w), evidence_strength(other, w)))
+            self.removed_probs.append((answer_prob(hits), answer_prob(other)))
+            self._twin(q, hits, ans)
         cited = [(c.article_id, c.sentence_index) for c in ans.citations]
         out = _ranked(hits, q, cited, self.text_of, ans.text, ans.abstained, ms, ans.short_answer)
         if len(self.misses) < 200 and not (out.found and out.found[0]):
@@ -317,39 +361,13 @@ def run_benchmark(
             result["span_answers"] = span_metrics(qa_runner.spans, settings.span_min)
         if qa_runner.strengths:
             result["abstention"] = abstention_check(qa_runner.strengths, settings.abstain_below)
+            probs = qa_runner.removed_probs
+            result["abstention"]["roc_auc_answer_prob"] = round(roc_auc([p for p, _ in probs], [n for _, n in probs]), 4)
+        if qa_runner.twins:
+            result["abstention_on_topic"] = on_topic_check(qa_runner.twins)
         right, dropped = qa_runner.overruled
         result["first_stage_overruled"] = {"first_stage_right": right, "not_quoted": dropped, "share": round(dropped / right, 4) if right else 0.0}
         result["neighbour_misses"] = {
             name: {"wrong": w, "neighbour_of_gold": n, "share": round(n / w, 4) if w else 0.0} for name, (w, n) in qa_runner.neighbour.items()
         }
     return result
-
-
-def abstention_check(pairs: list[tuple[float, float]], threshold: float) -> dict:
-    """How well evidence strength separates answerable (article indexed) from unanswerable
-    (article removed) versions of the same questions: ROC-AUC and accuracy at thresholds."""
-    pos = np.array([p for p, _ in pairs])
-    neg = np.array([n for _, n in pairs])
-
-    def acc(t: float) -> float:
-        return float(((pos >= t).sum() + (neg < t).sum()) / (2 * len(pos)))
-
-    grid = np.round(np.arange(0.30, 1.21, 0.02), 2)
-    best = max(grid, key=acc)
-    return {
-        "roc_auc": round(roc_auc(pos.tolist(), neg.tolist()), 4),
-        "threshold": threshold,
-        "balanced_accuracy_at_threshold": round(acc(threshold), 4),
-        "false_abstention_at_threshold": round(float((pos < threshold).mean()), 4),
-        "abstention_at_threshold": round(float((neg < threshold).mean()), 4),
-        "best_threshold": float(best),
-        "balanced_accuracy_at_best": round(acc(float(best)), 4),
-        "curve": {
-            f"{t:.2f}": {
-                "balanced_accuracy": round(acc(float(t)), 4),
-                "false_abstention": round(float((pos < t).mean()), 4),
-                "abstention": round(float((neg < t).mean()), 4),
-            }
-            for t in grid
-        },
-    }
