@@ -382,3 +382,14 @@ def test_a_read_only_page_has_no_articles_tab_and_takes_no_uploads(page, server)
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(req, timeout=10)
     assert exc.value.code == 403
+
+
+def test_an_upload_over_the_file_limit_is_refused(managed):
+    import httpx
+
+    server, seeds = managed
+    big = b"x" * (21 * 1024 * 1024)
+    r = httpx.post(server.url + "/gradio_api/upload", files={"files": ("big.txt", big, "text/plain")}, timeout=60)
+    assert r.status_code in (400, 413) and "big.txt" not in {p.name for p in seeds.iterdir()}
+    small = httpx.post(server.url + "/gradio_api/upload", files={"files": ("ok.txt", b"Ferries resumed.", "text/plain")}, timeout=60)
+    assert small.status_code == 200  # the page's own uploads work
