@@ -219,6 +219,12 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int) -> list
     return out[: max(limit, len(chosen))]
 
 
+def _bridged(article: dict, admitted: str) -> bool:
+    """True when an admitted sentence names this article (its title, at least 4 characters)."""
+    title = str(article.get("title") or "").strip()
+    return len(title) >= 4 and title.casefold() in admitted.casefold()
+
+
 def _context(hit: Hit, articles: dict[str, dict]) -> tuple[str, str]:
     """The sentence's article and its title: a sentence says "the talks" where its article
     said "the Riyadh talks" a paragraph before."""
@@ -238,11 +244,21 @@ def compose(
     """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak.
     With the index's `sentences`, a quote that leans on its neighbours brings them (`with_units`)."""
     # A restated question proves nothing; a sentence whose article never mentions what the
-    # question names does not answer it.
+    # question names does not answer it. A question naming several things may be answered by
+    # several articles, each naming some ("Which band, Letters to Cleo or Screaming Trees, had
+    # more members?"): a sentence whose article names part of them counts when the candidates'
+    # articles together name them all, or when an admitted sentence names its article (the
+    # second step of "the director of Big Stone Gap is based where?").
+    plain = [h for h in hits if not news.echoes(query, h.sentence.text)]
+    missing = {h.position: news.missing_names(query, h.sentence.text, *_context(h, articles)) for h in plain}
+    names = set(news.question_names(query))
+    all_named = len(names) > 1 and all(any(n not in missing[h.position] for h in plain) for n in names)
+    admitted = " ".join(h.sentence.text for h in plain if not missing[h.position])
     evidence = [
-        h for h in hits
-        if not news.echoes(query, h.sentence.text)
-        and not news.names_absent(query, h.sentence.text, *_context(h, articles))
+        h for h in plain
+        if not missing[h.position]
+        or (all_named and len(missing[h.position]) < len(names))
+        or _bridged(articles.get(h.sentence.article_id, {}), admitted)
     ]
     if not evidence or (use_cosine and evidence_strength(evidence, settings.coverage_weight) < settings.abstain_below):
         closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]

@@ -67,17 +67,30 @@ def names_absent(question: str, sentence: str, *context: str) -> bool:
     sentence nor its context (its article) mentions: "What did China say about the talks?" is
     not answered from an article that never mentions China. Words match by prefix after
     folding, so "Russia" finds "Russian" and "Temur" finds "Temür"."""
-    from qa.text import fold, name_runs
+    return bool(missing_names(question, sentence, *context))
 
-    names = [n for _, _, n in name_runs(question, sentence_starts=False)]
+
+def question_names(question: str) -> list[str]:
+    """The names a question mentions (capitalised runs, not the sentence's first word)."""
+    from qa.text import name_runs
+
+    return [n for _, _, n in name_runs(question, sentence_starts=False)]
+
+
+def missing_names(question: str, sentence: str, *context: str) -> frozenset[str]:
+    """The question's names that neither the sentence nor its context mentions (names_absent)."""
+    from qa.text import fold
+
+    names = question_names(question)
     if not names:
-        return False
+        return frozenset()
     seen = _words_of(sentence).union(*(_words_of(c) for c in context))
+    missing = set()
     for name in names:
         words = [w for w in _WORD.findall(fold(name)) if w not in _STOP and len(w) > 2]
         if words and not any(s.startswith(w) or w.startswith(s) and len(s) > 3 for w in words for s in seen):
-            return True
-    return False
+            missing.add(name)
+    return frozenset(missing)
 
 
 @lru_cache(maxsize=512)

@@ -119,3 +119,36 @@ def test_every_citation_carries_its_article_date(tmp_path: Path):
     build_index(read_seeds(seeds), tmp_path / "i", FakeEmbedder())
     ans = answer("Who won the marathon?", Retriever(load_index(tmp_path / "i"), FakeEmbedder(), rerank_depth=0), Settings(abstain_below=0.0))
     assert ans.citations[0].date == "2019-10-14"
+
+
+def test_what_the_question_names_must_be_named_by_the_articles_quoted():
+    from qa.answer import compose
+    from qa.settings import Settings
+
+    articles = {
+        "talks": {"title": "Talks in Riyadh", "text": "The talks in Riyadh lasted five hours."},
+        "cleo": {"title": "Letters to Cleo", "text": "Letters to Cleo are a rock band from Boston with four members."},
+        "trees": {"title": "Screaming Trees", "text": "Screaming Trees had five members."},
+        "film": {"title": "Big Stone Gap", "text": "Big Stone Gap is a film directed by Adriana Trigiani."},
+        "trigiani": {"title": "Adriana Trigiani", "text": "Adriana Trigiani is based in Greenwich Village."},
+    }
+
+    def hit(aid: str, row: int) -> Hit:
+        text = articles[aid]["text"]
+        return Hit(Sentence(aid, 0, 0, 0, len(text), text), 1.0, row, {"dense": 0.9, "coverage": 0.5})
+
+    settings = Settings(abstain_below=0.0)
+    # one name, never mentioned: no evidence, so no answer
+    assert compose("What did China say about the talks?", "What did China say about the talks?", [hit("talks", 0)], articles, settings).abstained
+    # several names, each article naming some and together all: both are evidence
+    q = "Which band, Letters to Cleo or Screaming Trees, had more members?"
+    ans = compose(q, q, [hit("cleo", 0), hit("trees", 1)], articles, Settings(abstain_below=0.0, extra_cosine_margin=1.0, extra_bm25_ratio=0.0))
+    assert {c.article_id for c in ans.citations} == {"cleo", "trees"}
+    # the second step of a two-step question: an admitted sentence names the article
+    q = "The director of Big Stone Gap is based in what city?"
+    ans = compose(q, q, [hit("film", 0), hit("trigiani", 1)], articles, Settings(abstain_below=0.0, extra_cosine_margin=1.0, extra_bm25_ratio=0.0))
+    assert {c.article_id for c in ans.citations} == {"film", "trigiani"}
+    # but a sentence naming none of several names is still no evidence
+    q = "Which band, Letters to Cleo or Screaming Trees, played in Riyadh first?"
+    ans = compose(q, q, [hit("talks", 0), hit("cleo", 1)], articles, settings)
+    assert "talks" not in {c.article_id for c in ans.citations}
