@@ -8,9 +8,10 @@ character span in the original text.
 
 Abstention: evidence strength is, over the top 3 sentences, the best of cosine similarity
 plus `coverage_weight` x the share of the question's terms the sentence contains (meaning and
-wording both count). Below `Settings.abstain_below` the reply says the articles don't say,
-and lists the closest sentences separately, marked as not an answer. How the weight and the
-threshold were chosen is in docs/design.md.
+wording both count); the reader's probability that the best sentence answers is added with
+`answer_prob_weight`. Below `Settings.abstain_below` the reply says the articles don't say,
+and lists the closest sentences separately, marked as not an answer. How the weights and the
+threshold were chosen is in docs/design.md and eval/reports/abstention.md.
 """
 
 from __future__ import annotations
@@ -243,6 +244,21 @@ def compose(
 ) -> Answer:
     """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak.
     With the index's `sentences`, a quote that leans on its neighbours brings them (`with_units`)."""
+    evidence = admissible(query, hits, articles)
+    if not evidence or (use_cosine and abstains(evidence, settings)):
+        closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
+        return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
+    chosen = select(evidence, settings)
+    if sentences is not None:
+        chosen = with_units(chosen, sentences, settings.max_citations + 2)
+    citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
+    text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
+    note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
+    return Answer(question, text, citations, False, query=query, short_answer=short_answer(query, chosen, settings), note=note)
+
+
+def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[Hit]:
+    """The hits that may count as evidence, in order."""
     # A restated question proves nothing; a sentence whose article never mentions what the
     # question names does not answer it. A question naming several things may be answered by
     # several articles, each naming some ("Which band, Letters to Cleo or Screaming Trees, had
@@ -254,22 +270,30 @@ def compose(
     names = set(news.question_names(query))
     all_named = len(names) > 1 and all(any(n not in missing[h.position] for h in plain) for n in names)
     admitted = " ".join(h.sentence.text for h in plain if not missing[h.position])
-    evidence = [
+    return [
         h for h in plain
         if not missing[h.position]
         or (all_named and len(missing[h.position]) < len(names))
         or _bridged(articles.get(h.sentence.article_id, {}), admitted)
     ]
-    if not evidence or (use_cosine and evidence_strength(evidence, settings.coverage_weight) < settings.abstain_below):
-        closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
-        return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
-    chosen = select(evidence, settings)
-    if sentences is not None:
-        chosen = with_units(chosen, sentences, settings.max_citations + 2)
-    citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
-    text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
-    note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
-    return Answer(question, text, citations, False, query=query, short_answer=short_answer(query, chosen, settings), note=note)
+
+
+# Without the reader (rerank depth 0) the best sentence counts as one it gives this
+# probability: the rule is then strength < 0.72, the threshold chosen before the reader had
+# an answer head (0.72 = 0.76 - 0.2 x 0.2).
+NO_READER_PROB = 0.2
+
+
+def abstention_score(evidence: list[Hit], settings: Settings) -> float:
+    """Evidence strength + `answer_prob_weight` x the reader's probability that the best
+    evidence sentence answers; the reply abstains below `settings.abstain_below`."""
+    p = evidence[0].signals.get("answer_prob", NO_READER_PROB) if evidence else 0.0
+    return evidence_strength(evidence, settings.coverage_weight) + settings.answer_prob_weight * p
+
+
+def abstains(evidence: list[Hit], settings: Settings) -> bool:
+    """Whether evidence this weak gets "the articles don't say"."""
+    return abstention_score(evidence, settings) < settings.abstain_below
 
 
 def short_answer(query: str, chosen: list[Hit], settings: Settings) -> str | None:

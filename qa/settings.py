@@ -67,9 +67,13 @@ class Settings:
     hop_depth: int = 0
     reranker_dir: Path = PACKAGE_DIR / "models" / "reranker"  # model.onnx + reranker.json
     max_citations: int = 3
-    # Below this evidence strength (cosine + coverage_weight x query-term coverage, best of
-    # the top 3 sentences) the reply abstains; both chosen from data, see docs/design.md.
-    abstain_below: float = 0.72
+    # The reply abstains when evidence strength (cosine + coverage_weight x query-term
+    # coverage, best of the top 3 sentences) + answer_prob_weight x the reader's probability
+    # that the best evidence sentence answers falls below abstain_below (qa.answer.abstains).
+    # Strength's weights chosen on SQuAD-13 (docs/design.md); the reader's weight and the
+    # threshold on held-out SQuAD train (eval/reports/abstention.md).
+    abstain_below: float = 0.76
+    answer_prob_weight: float = 0.2
     coverage_weight: float = 0.7
     # A second or third quoted sentence must be this close to the first one.
     extra_cosine_margin: float = 0.04
@@ -99,7 +103,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
                 raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
-        for name in ("abstain_below", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min"):
+        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min"):
             if not math.isfinite(getattr(self, name)):
                 raise QAError(f"QA_{name.upper()} must be a finite number")
         Mode.parse(self.retriever, "QA_RETRIEVER")
@@ -123,7 +127,7 @@ class Settings:
 # Lower bounds of the numeric settings (checked in __post_init__).
 _AT_LEAST = {
     "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "max_citations": 1,
-    "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1,
+    "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1, "answer_prob_weight": 0,
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 

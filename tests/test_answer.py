@@ -114,6 +114,29 @@ def test_the_short_answer_is_the_readers_span_when_it_is_confident_else_the_want
     assert short_answer("Who opened the bridge?", [before, sure], settings) == "Ann Keane"
 
 
+def test_the_readers_answer_probability_moves_the_abstention_and_without_a_reader_strength_decides():
+    from qa.answer import abstains
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    sentence = Sentence("a.txt", 0, 0, 0, 5, "Text.")
+    settings = Settings(abstain_below=0.76, answer_prob_weight=0.2, coverage_weight=0.7)
+
+    def hit(dense: float, **reader: float) -> Hit:
+        return Hit(sentence, 1.0, 0, {"dense": dense, "coverage": 0.0, **reader})
+
+    # the same middling evidence: answered when the reader says it answers, not when it says not
+    assert not abstains([hit(0.70, answer_prob=0.9)], settings)
+    assert abstains([hit(0.70, answer_prob=0.05)], settings)
+    # strong evidence is answered whatever the reader says; very weak evidence never is
+    assert not abstains([hit(0.80, answer_prob=0.0)], settings)
+    assert abstains([hit(0.50, answer_prob=1.0)], settings)
+    # no reader (rerank depth 0): strength alone against 0.72
+    assert not abstains([hit(0.73)], settings) and abstains([hit(0.71)], settings)
+    # abstain_below 0 never abstains
+    assert not abstains([hit(0.0, answer_prob=0.0)], Settings(abstain_below=0.0))
+
+
 def test_the_readers_span_is_mapped_from_the_title_prefixed_passage_to_the_sentence():
     import numpy as np
 

@@ -14,6 +14,37 @@ import numpy as np
 from qa.metrics import roc_auc
 
 
+class TwinMaker:
+    """On-topic unanswerable twins of an index's questions (qa.training.perturb: a key name,
+    year or number of the question swapped for another of the same kind from the same
+    article, one absent from the gold paragraph)."""
+
+    def __init__(self, index, articles: dict[str, dict]) -> None:
+        self.articles = articles
+        self._para_of = {(s.article_id, s.index): s.paragraph for s in index.sentences}
+        self._text_of = {(s.article_id, s.index): s.text for s in index.sentences}
+        self._paragraphs: dict[tuple[str, int], list[str]] = {}
+        for s in index.sentences:
+            self._paragraphs.setdefault((s.article_id, s.paragraph), []).append(s.text)
+        self._pools: dict[str, dict] = {}
+
+    def make(self, question: str, qid: str, gold: frozenset) -> str | None:
+        """The twin of `question` (gold sentences `gold`), or None when none can be made."""
+        import random
+
+        from qa.training.perturb import perturb, pools
+
+        key = next((g for g in sorted(gold) if g in self._text_of), None)
+        if key is None:
+            return None
+        article = key[0]
+        if article not in self._pools:
+            self._pools[article] = pools(self.articles.get(article, {}).get("text", ""))
+        paragraph = " ".join(self._paragraphs.get((article, self._para_of[key]), []))
+        made = perturb(question, self._text_of[key], paragraph, self._pools[article], random.Random(f"{qid}"))
+        return made[0] if made else None
+
+
 def answer_prob(hits: list) -> float:
     """The reader's probability that the best hit answers (0 without a reader)."""
     return float(hits[0].signals.get("answer_prob", 0.0)) if hits else 0.0
@@ -32,6 +63,7 @@ def on_topic_check(twins: list[dict]) -> dict:
         "pairs": n,
         "roc_auc_strength": round(roc_auc([t["strength"][0] for t in twins], [t["strength"][1] for t in twins]), 4),
         "roc_auc_answer_prob": round(roc_auc([t["answer_prob"][0] for t in twins], [t["answer_prob"][1] for t in twins]), 4),
+        "roc_auc_score": round(roc_auc([t["score"][0] for t in twins], [t["score"][1] for t in twins]), 4) if "score" in twins[0] else None,
         "abstains_on_twins": round(abstain_twin, 4),
         "false_abstentions": round(false_abstain, 4),
         "balanced_accuracy": round((abstain_twin + 1 - false_abstain) / 2, 4),
@@ -40,8 +72,9 @@ def on_topic_check(twins: list[dict]) -> dict:
 
 
 def abstention_check(pairs: list[tuple[float, float]], threshold: float) -> dict:
-    """How well evidence strength separates answerable (article indexed) from unanswerable
-    (article removed) versions of the same questions: ROC-AUC and accuracy at thresholds."""
+    """How well the abstention score (qa.answer.abstention_score) separates answerable
+    (article indexed) from unanswerable (article removed) versions of the same questions:
+    ROC-AUC and accuracy at thresholds."""
     pos = np.array([p for p, _ in pairs])
     neg = np.array([n for _, n in pairs])
 

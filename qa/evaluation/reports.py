@@ -84,9 +84,12 @@ def write_benchmark_report(path: Path, result: dict) -> None:
             "## Abstention",
             "",
             "Each question asked twice: with its article in the index (answerable) and with its article's sentences "
-            "excluded (unanswerable: the same evidence strength, over the best hits from the other articles).",
+            "excluded (unanswerable: the same scores, over the best hits from the other articles). The reply abstains when "
+            f"its score, evidence strength + {a.get('answer_prob_weight', 0.0)} x the reader's answer probability "
+            "(qa.answer.abstention_score), is below the threshold.",
             "",
-            f"- ROC-AUC of evidence strength: {a['roc_auc']:.3f}",
+            f"- ROC-AUC of the reply's abstention score: {a['roc_auc']:.3f}"
+            + (f"; of evidence strength alone: {a['roc_auc_strength']:.3f}" if "roc_auc_strength" in a else ""),
             f"- at the configured threshold {a['threshold']}: balanced accuracy {a['balanced_accuracy_at_threshold']:.3f}, "
             f"abstains on {a['abstention_at_threshold']:.1%} of unanswerable, falsely on {a['false_abstention_at_threshold']:.1%} of answerable",
             f"- best threshold on this data: {a['best_threshold']} (balanced accuracy {a['balanced_accuracy_at_best']:.3f})",
@@ -102,7 +105,8 @@ def write_benchmark_report(path: Path, result: dict) -> None:
             f"{t['pairs']} questions paired with a twin made by qa.training.perturb (a key name, year or number swapped for "
             "another of the same article, not in the gold paragraph): same topic, same article, no answer.",
             "",
-            f"- ROC-AUC, question against twin: evidence strength {t['roc_auc_strength']:.3f}; the reader's answer probability {t['roc_auc_answer_prob']:.3f}",
+            f"- ROC-AUC, question against twin: evidence strength {t['roc_auc_strength']:.3f}; the reader's answer probability {t['roc_auc_answer_prob']:.3f}"
+            + (f"; the reply's abstention score {t['roc_auc_score']:.3f}" if t.get("roc_auc_score") is not None else ""),
             f"- the reply as configured: abstains on {t['abstains_on_twins']:.1%} of twins and falsely on {t['false_abstentions']:.1%} "
             f"of the originals (balanced accuracy {t['balanced_accuracy']:.3f})",
             "",

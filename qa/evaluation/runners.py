@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluation.abstention import abstention_check, answer_prob, on_topic_check
+from qa.evaluation.abstention import TwinMaker, abstention_check, answer_prob, on_topic_check
 from qa.evaluation.benchmarks import Benchmark, BenchQuestion
 from qa.evaluation.short_answers import ShortAnswers, span_metrics
 from qa.metrics import mrr, normalize, percentile, recall_at, roc_auc
@@ -146,7 +146,8 @@ class QaMethod:
     def __init__(self, retriever, articles: dict, settings, text_of: dict[Key, str], abstention_check: bool) -> None:
         self.retriever, self.articles, self.settings, self.text_of = retriever, articles, settings, text_of
         self.check = abstention_check
-        self.strengths: list[tuple[float, float]] = []
+        self.strengths: list[tuple[float, float]] = []  # evidence strength: article in, article removed
+        self.scores: list[tuple[float, float]] = []  # the reply's abstention score (qa.answer.abstention_score): the same
         self.misses: list[dict] = []
         # Wrong replies whose first quote is the gold sentence's neighbour: with the units of
         # qa.answer.with_units (the product) and without them (before).
@@ -195,29 +196,14 @@ class QaMethod:
 
     def _twin(self, q: BenchQuestion, hits: list, ans) -> None:
         """Asks the question's on-topic unanswerable twin, when one can be made."""
-        import random
-
         from qa.answer import compose, evidence_strength
-        from qa.training.perturb import perturb, pools
 
-        gold = next((g for g in sorted(q.gold) if g in self.text_of), None)
-        if gold is None:
-            return
         r = self.retriever
-        if not hasattr(self, "_paragraphs"):
-            self._paragraphs: dict[tuple[str, int], list[str]] = {}
-            self._para_of = {(s.article_id, s.index): s.paragraph for s in r.index.sentences}
-            for s in r.index.sentences:
-                self._paragraphs.setdefault((s.article_id, s.paragraph), []).append(s.text)
-            self._pools: dict[str, dict] = {}
-        article = gold[0]
-        if article not in self._pools:
-            self._pools[article] = pools(self.articles.get(article, {}).get("text", ""))
-        paragraph = " ".join(self._paragraphs.get((article, self._para_of[gold]), []))
-        made = perturb(q.question, self.text_of[gold], paragraph, self._pools[article], random.Random(f"{q.id}"))
-        if made is None:
+        if not hasattr(self, "_twins"):
+            self._twins: TwinMaker = TwinMaker(r.index, self.articles)
+        twin = self._twins.make(q.question, q.id, q.gold)
+        if twin is None:
             return
-        twin = made[0]
         twin_hits = r.search(twin, k=10, query_vector=r.embed_query(twin))
         twin_hits = r.with_coverage(twin, twin_hits[:3]) + twin_hits[3:]
         twin_ans = compose(twin, twin, twin_hits, self.articles, self.settings, sentences=r.index.sentences)
@@ -225,9 +211,17 @@ class QaMethod:
         self.twins.append({
             "question": q.question, "twin": twin,
             "strength": (evidence_strength(hits, w), evidence_strength(twin_hits, w)),
+            "score": (self._score(q.question, hits), self._score(twin, twin_hits)),
             "answer_prob": (answer_prob(hits), answer_prob(twin_hits)),
             "abstained": (ans.abstained, twin_ans.abstained),
         })
+
+    def _score(self, question: str, hits: list) -> float:
+        """The score the reply abstains by (0 when no hit may count as evidence)."""
+        from qa.answer import abstention_score, admissible
+
+        evidence = admissible(question, hits, self.articles)
+        return abstention_score(evidence, self.settings) if evidence else 0.0
 
     def run(self, q: BenchQuestion, qvec: np.ndarray, embed_ms: float) -> Outcome:
         from qa.answer import compose, evidence_strength
@@ -251,6 +245,7 @@ class QaMethod:
             other = r.with_coverage(q.question, r.rerank(q.question, other, 3) if r.reranker else other[:3])
             w = self.settings.coverage_weight
             self.strengths.append((evidence_strength(hits, w), evidence_strength(other, w)))
+            self.scores.append((self._score(q.question, hits), self._score(q.question, other)))
             self.removed_probs.append((answer_prob(hits), answer_prob(other)))
             self._twin(q, hits, ans)
         cited = [(c.article_id, c.sentence_index) for c in ans.citations]
@@ -360,7 +355,10 @@ def run_benchmark(
         if qa_runner.spans:
             result["span_answers"] = span_metrics(qa_runner.spans, settings.span_min)
         if qa_runner.strengths:
-            result["abstention"] = abstention_check(qa_runner.strengths, settings.abstain_below)
+            result["abstention"] = abstention_check(qa_runner.scores, settings.abstain_below)
+            strengths = qa_runner.strengths
+            result["abstention"]["roc_auc_strength"] = round(roc_auc([p for p, _ in strengths], [n for _, n in strengths]), 4)
+            result["abstention"]["answer_prob_weight"] = settings.answer_prob_weight
             probs = qa_runner.removed_probs
             result["abstention"]["roc_auc_answer_prob"] = round(roc_auc([p for p, _ in probs], [n for _, n in probs]), 4)
         if qa_runner.twins:
