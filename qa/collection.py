@@ -17,7 +17,6 @@ Nothing is lost:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from qa.articles import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, suffix_list
 from qa.build import BuildSummary, build_index
+from qa.embed import sha256_file
 from qa.errors import QAError
 from qa.seeds import read_folders
 from qa.service import Assistant
@@ -94,7 +94,7 @@ def add_files(assistant: Assistant, files: list[tuple[Path, str]], progress: Cal
             if path.stat().st_size > MAX_FILE_BYTES:
                 notes.append(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
                 continue
-            digest = _sha256(path)
+            digest = sha256_file(path)
             dest = _free_name(target, name, digest)
             if dest.exists():
                 notes.append(f"{name}: already there")
@@ -155,14 +155,6 @@ def _built(summary: BuildSummary) -> str:
     return f"the index holds {summary.articles} article{'s' if summary.articles != 1 else ''}, {summary.sentences:,} sentences ({summary.seconds:.1f} s)"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _free_name(folder: Path, name: str, digest: str) -> Path:
     """`name` in `folder`; the existing file when it has the same bytes, else the first free
     "stem (n).suffix"."""
@@ -172,7 +164,7 @@ def _free_name(folder: Path, name: str, digest: str) -> Path:
         if not candidate.exists():
             return candidate
         with contextlib.suppress(OSError):
-            if candidate.is_file() and _sha256(candidate) == digest:
+            if candidate.is_file() and sha256_file(candidate) == digest:
                 return candidate
     raise QAError(f"too many files named {name} in {folder}; rename it")
 
