@@ -18,6 +18,13 @@ def test_who_attended_names_all_five_and_cites_the_sentence(seed_assistant):
     assert len(ans.citations) <= 3
 
 
+@pytest.mark.xfail(strict=True, reason="issue 11: the reader ranks 'After the talks at Diriyah Palace ... Marco Rubio said' "
+                   "above the sentence naming all five (the first stage has it first); strict, so the day it passes this marker must go")
+def test_who_attended_cites_the_sentence_naming_all_five_first(seed_assistant):
+    ans = seed_assistant.ask("Who attended the Riyadh talks?")
+    assert all(n in ans.citations[0].text for n in FIVE), ans.citations[0].text
+
+
 @pytest.mark.parametrize("question", ["What is the capital of Peru?", "Who won the 2022 football World Cup?", "How do I bake sourdough bread?"])
 def test_off_topic_questions_abstain(seed_assistant, question):
     ans = seed_assistant.ask(question)
