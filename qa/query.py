@@ -79,8 +79,10 @@ def _entities(text: str) -> list[str]:
     """Named runs in order; a run "X of Y" also gives X ("Ruth Chepngetich of Kenya")."""
     seen: list[str] = []
     for _, _, name in name_runs(text, sentence_starts=False):
-        for candidate in (strip_roles(name), name.split(" of ")[0]):
-            if candidate not in seen and candidate.lower() not in FUNCTION_WORDS:
+        bare = strip_roles(name)
+        bare = bare if bare[:1].isupper() else name
+        for candidate in (bare, bare.split(" of ")[0]):
+            if candidate and candidate not in seen and candidate.lower() not in FUNCTION_WORDS:
                 seen.append(candidate)
     return seen
 

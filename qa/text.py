@@ -78,6 +78,7 @@ cup league association organization organisation company inc ltd corp group fest
 airport station hospital school college institute museum church cathedral square bridge park forces police agency
 department committee commission fund times post news press guardian tribune herald journal club stadium airlines
 government parliament senate congress assembly office service services fc war world summit conference treaty act
+arabia zealand lanka kong korea africa rica rico emirates york angeles francisco vegas aires janeiro delhi lumpur
 """.split())
 
 

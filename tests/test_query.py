@@ -25,6 +25,9 @@ ATTENDEES = (
          "What was Ruth Chepngetich's time?"),
         ([Turn("Who won the women's marathon in Chicago?", "Ruth Chepngetich of Kenya won in 2:09:56.")], "How old is she?",
          "How old is Ruth Chepngetich?"),
+        # a name once, without its titles; a two-word country is not a person
+        ([Turn("Who was there?", "Crown Prince Mohammed bin Salman of Saudi Arabia welcomed Marco Rubio to Saudi Arabia.")],
+         "What did they discuss?", "What did Mohammed bin Salman and Marco Rubio discuss?"),
         # ellipsis: the new name, year or phrase where one of the same kind was
         (["What did Marco Rubio say?"], "What about Sergei Lavrov?", "What did Sergei Lavrov say?"),
         (["How many people died in the floods in 2018?"], "And in 2019?", "How many people died in the floods in 2019?"),
