@@ -19,7 +19,7 @@ last question's, then the last answer's, then earlier turns'. In order:
    or date named>".
 4. A question that names nothing of its own, after a conversation about a short-titled
    article ("Frank Zappa"), gets that title added: "What happened in 1983?" -> "What happened
-   in 1983 (Anna Vissi)?".
+   in 1983 (Anna Vissi)?". With a longer title, retrieval alone reads it (`retrieval_query`).
 
 Measured against people's rewrites of CANARD's 3,430 dev follow-ups (qa eval --benchmark
 canard): eval/reports/canard.md.
@@ -43,6 +43,7 @@ _PLACE = re.compile(r"\b(?:in|at|to|from|near|inside|outside)\s+((?:the\s+)?[A-Z
 _PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|theirs|it|its)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$|^\s*and\s+(.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:is|was)?\s*(?:true|possible|likely|clear|known|said|reported|important|hard|easy)\b|\bit\s+(?:take|took|takes)\b", re.IGNORECASE)
+_DO_IT = re.compile(r"\b(?:do|does|did|done|doing)\s+it$", re.IGNORECASE)
 _EXISTENTIAL_THERE = re.compile(r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|any|a|an)\b|\b(?:is|are|was|were)\s+there\b", re.IGNORECASE)
 
 
@@ -96,6 +97,14 @@ def _topic(turns: list[Turn]) -> str | None:
     return None
 
 
+def _short_name(short: str) -> str:
+    """The name a short answer gives ("Dmitriev" of "Dmitriev, the 49-year-old head of …"), or ""."""
+    head = re.split(r"[,;(]", short, maxsplit=1)[0].strip()
+    if not head[:1].isupper() or _YEAR_OR_DATE.search(head) or len(head.split()) > 5:
+        return ""
+    return head
+
+
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -107,13 +116,16 @@ class _Context:
         last = turns[-1]
         self.last_q, self.last_a = _entities(last.question), _entities(last.answer)
         self.earlier = [e for t in reversed(turns[:-1]) for e in _entities(t.question) + _entities(t.answer)]
-        # The earlier reply's short answer, when it is a name, is what "he", "she", "it" point to first.
-        self.short = last.short if last.short[:1].isupper() and not _YEAR_OR_DATE.search(last.short) else ""
+        # The earlier reply's short answer, when it is a name, is what "he", "she", "it" point to
+        # first; the names earlier replies gave ("Dmitriev") are the last resort for "he".
+        self.short = _short_name(last.short)
+        self.shorts = [n for t in reversed(turns) if (n := _short_name(t.short))]
 
     def person(self) -> str | None:
         topic = [self.topic] if self.topic and " and " not in self.topic else []
         short = [self.short] if self.short else []
-        for group, test in ((short, bool), (self.last_q, is_person_like), (topic, bool), (self.last_a, is_person_like), (self.earlier, is_person_like)):
+        for group, test in ((short, bool), (self.last_q, is_person_like), (topic, bool), (self.last_a, is_person_like),
+                            (self.earlier, is_person_like), (self.shorts, bool)):
             found = next((e for e in group if e and test(e)), None)
             if found:
                 return found
@@ -193,13 +205,18 @@ def resolve(question: str, history: list | tuple = ()) -> str:
     if m and not _PRONOUN.search(question):
         return _swap(turns[-1].question, m.group(1) or m.group(2))
     out, changed = question, False
-    for pm in reversed(list(_PRONOUN.finditer(question))):
+    # Each pronoun's referent, left to right; "it" never names whom "he" already names, and
+    # "do it" is an action, not a thing ("On what date did he do it?").
+    found: list[tuple[re.Match, str]] = []
+    for pm in _PRONOUN.finditer(question):
         word = pm.group(1).lower()
-        if word in ("it", "its") and _EXPLETIVE_IT.search(question[pm.start():]):
+        if word in ("it", "its") and (_EXPLETIVE_IT.search(question[pm.start():]) or _DO_IT.search(question[: pm.end()])):
             continue
         ref = ctx.person() if word in ("he", "she", "him", "his", "her", "hers") else ctx.people() if word.startswith(("they", "the")) else ctx.thing()
-        if not ref:
-            continue
+        if ref and not (word in ("it", "its") and any(ref == r for _, r in found)):
+            found.append((pm, ref))
+    for pm, ref in reversed(found):
+        word = pm.group(1).lower()
         possessive = word in ("his", "its", "their", "theirs", "hers") or (word == "her" and _possessive_her(question, pm.end()))
         out = out[: pm.start()] + (f"{ref}'s" if possessive else ref) + out[pm.end():]
         changed = True
@@ -225,10 +242,15 @@ def needs_context(question: str) -> bool:
 
 def retrieval_query(question: str, understood: str, history: list | tuple) -> str:
     """What retrieval reads: the understood question, plus the previous question's words when
-    the question leaned on the conversation and nothing in it could be resolved."""
+    the question leaned on the conversation and nothing in it could be resolved, or the title
+    of the article the last reply quoted first when the question names nothing of its own
+    ("Who came second and third in the women's race?" after the Chicago Marathon): a
+    conversation stays on its article unless the question names something else."""
     turns = turns_from(history)
     if turns and understood == question and needs_context(question):
         return f"{understood} {turns[-1].question}"
+    if turns and understood == question and turns[-1].titles and not _entities(question):
+        return f"{understood} {turns[-1].titles[0]}"
     return understood
 
 

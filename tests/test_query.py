@@ -28,6 +28,14 @@ ATTENDEES = (
         # a name once, without its titles; a two-word country is not a person
         ([Turn("Who was there?", "Crown Prince Mohammed bin Salman of Saudi Arabia welcomed Marco Rubio to Saudi Arabia.")],
          "What did they discuss?", "What did Mohammed bin Salman and Marco Rubio discuss?"),
+        # "do it" is an action; a short answer's name, not its whole apposition; names earlier replies gave
+        ([Turn("Who performed the first spacewalk?", "Leonov was famous for the first spacewalk.", short="Leonov")],
+         "On what date did he do it?", "On what date did Leonov do it?"),
+        ([Turn("Who heads the fund?", "Leading the talks is Dmitriev, the 49-year-old head of the fund.",
+               short="Dmitriev, the 49-year-old head of the fund")], "Where did he study?", "Where did Dmitriev study?"),
+        ([Turn("Who heads the fund?", "Leading the talks is Dmitriev, the head of the fund.", short="Dmitriev"),
+          Turn("How old is he?", "Leading the talks is Dmitriev, the 49-year-old head of the fund.")],
+         "What was he before that?", "What was Dmitriev before that?"),
         # ellipsis: the new name, year or phrase where one of the same kind was
         (["What did Marco Rubio say?"], "What about Sergei Lavrov?", "What did Sergei Lavrov say?"),
         (["How many people died in the floods in 2018?"], "And in 2019?", "How many people died in the floods in 2019?"),
@@ -70,3 +78,12 @@ def test_needs_context():
     assert needs_context("And then?")
     assert needs_context("What did they agree?")
     assert not needs_context("Who attended the Riyadh talks?")
+
+
+def test_a_question_naming_nothing_of_its_own_stays_on_the_conversations_article():
+    turns = [Turn("Who won the 2019 Chicago Marathon?", "Brigid Kosgei won.", ("Kosgei sets world record at Chicago Marathon",))]
+    q = "Who came second and third in the women's race?"
+    assert retrieval_query(q, q, turns) == f"{q} Kosgei sets world record at Chicago Marathon"
+    named = "Who won the Boston Marathon in 2018?"
+    assert retrieval_query(named, named, turns) == named  # it names its own subject
+    assert retrieval_query(q, q, []) == q
