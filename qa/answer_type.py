@@ -30,7 +30,7 @@ _NUMBER_WORDS = (
 _NUMBER_RE = re.compile(
     rf"(?<![\w.,])(?:(?:about|around|nearly|almost|over|more than|some)\s+)?"
     rf"(?:\$|£|€)?(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|(?:{_NUMBER_WORDS})(?:-(?:{_NUMBER_WORDS}))?)"
-    rf"(?:\s+(?:hundred|thousand|million|billion|trillion))?(?:\s?(?:%|percent|per cent))?(?![\w])",
+    rf"(?:\s+(?:hundred|thousand|million|billion|trillion)|(?:bn|tn|mn|m|k)\b)?(?:\s?(?:%|percent|per cent))?(?![\w]|[.,]\d)",
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:[A-Z]\.|(?:de|van|von|bin|al)\b|[A-Z][a-z'’]+)){0,3}\s+[A-Z][a-z'’]+\b")

@@ -149,6 +149,11 @@ def test_person_spans_are_found_for_the_fusion_feature():
         ("How many people died?", "Figures put the dead at 69,197, including 68,636 in Sichuan.", None),  # two: no guess
         ("When did it open in 1990?", "It opened in 1990.", None),  # the question already has it
         ("Why did it close?", "It closed in 1990.", None),
+        # an amount keeps its unit and magnitude: "£2.1bn" is not "£2" (the bus fare beside it)
+        ("How much did the tram cost?", "The tram cost £2.1bn.", "£2.1bn"),
+        ("How much did the tram cost?", "The tram cost £2.1bn and a bus fare is £2.", None),
+        ("How much was raised?", "They raised $350m.", "$350m"),
+        ("How many people live there?", "About 5.4 million people live there.", "About 5.4 million"),
     ],
 )
 def test_short_answer_only_when_there_is_exactly_one(question: str, sentence: str, expected: str | None):
