@@ -147,7 +147,7 @@ def families(strength_at: float) -> list[tuple[str, dict, object]]:
     for key in ("p_top", "p_max"):
         out += [(f"strength or {key}", {"abstain_below": t, "prob_below": b, "prob": key}, or_rule(t, b, key)) for t in grid_s for b in grid_p]
         out += [(f"strength + w x {key}", {"below": t, "w": w, "prob": key}, linear_rule(t, w, key))
-                for t in [round(x, 2) for x in np.arange(0.40, 2.01, 0.02)] for w in (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)]
+                for t in [round(x, 3) for x in np.arange(0.40, 2.01, 0.005)] for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0)]
     return out
 
 
@@ -155,7 +155,7 @@ def study(rows: list[dict], settings: Settings) -> dict:
     today = rule_outcomes(rows, lambda s: s["empty"] or s["strength"] < STRENGTH_ALONE)
     shipped = rule_outcomes(rows, lambda s: s["product"])
     scored = [(name, params, rule_outcomes(rows, rule)) for name, params, rule in families(settings.abstain_below)]
-    budgets = {"false abstentions as before": today["false"] + 0.005, "0.05": 0.05, "0.10": 0.10, "0.15": 0.15}
+    budgets = {"false abstentions as before": today["false"] + 1e-9, "0.05": 0.05, "0.10": 0.10, "0.15": 0.15}
     frontier = {}
     for label, budget in budgets.items():
         best = {}
@@ -213,7 +213,7 @@ def main() -> int:
     ap.add_argument("--report", type=Path)
     args = ap.parse_args()
     settings = Settings()
-    cache = args.work / f"rows-{args.limit}.json"
+    cache = args.work / f"rows-{args.limit}-{settings.abstain_below}-{settings.answer_prob_weight}.json"
     rows = json.loads(cache.read_text()) if cache.is_file() and cache.stat().st_mtime > Path(settings.reranker_dir / "model.onnx").stat().st_mtime else None
     if rows is None:
         rows = collect(args.data, args.work, args.limit, settings)

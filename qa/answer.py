@@ -279,9 +279,9 @@ def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[H
 
 
 # Without the reader (rerank depth 0) the best sentence counts as one it gives this
-# probability: the rule is then strength < 0.72, the threshold chosen before the reader had
-# an answer head (0.72 = 0.76 - 0.2 x 0.2).
-NO_READER_PROB = 0.2
+# probability: with the defaults the rule is then strength < 0.72 (0.755 - 0.2 x 0.175), the
+# threshold chosen before the reader had an answer head.
+NO_READER_PROB = 0.175
 
 
 def abstention_score(evidence: list[Hit], settings: Settings) -> float:

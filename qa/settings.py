@@ -72,7 +72,7 @@ class Settings:
     # that the best evidence sentence answers falls below abstain_below (qa.answer.abstains).
     # Strength's weights chosen on SQuAD-13 (docs/design.md); the reader's weight and the
     # threshold on held-out SQuAD train (eval/reports/abstention.md).
-    abstain_below: float = 0.76
+    abstain_below: float = 0.755
     answer_prob_weight: float = 0.2
     coverage_weight: float = 0.7
     # A second or third quoted sentence must be this close to the first one.

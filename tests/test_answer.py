@@ -120,7 +120,7 @@ def test_the_readers_answer_probability_moves_the_abstention_and_without_a_reade
     from qa.sentences import Sentence
 
     sentence = Sentence("a.txt", 0, 0, 0, 5, "Text.")
-    settings = Settings(abstain_below=0.76, answer_prob_weight=0.2, coverage_weight=0.7)
+    settings = Settings(abstain_below=0.755, answer_prob_weight=0.2, coverage_weight=0.7)
 
     def hit(dense: float, **reader: float) -> Hit:
         return Hit(sentence, 1.0, 0, {"dense": dense, "coverage": 0.0, **reader})
