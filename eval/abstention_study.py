@@ -129,7 +129,7 @@ def rule_outcomes(rows: list[dict], decide) -> dict:
             "unanswerable": float((twin.mean() + removed.mean()) / 2)}
 
 
-def families(strength_at: float) -> list[tuple[str, dict, object]]:
+def families() -> list[tuple[str, dict, object]]:
     out: list[tuple[str, dict, object]] = []
     grid_s = [round(x, 2) for x in np.arange(0.40, 1.31, 0.02)]
     grid_p = [round(x, 3) for x in (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)]
@@ -154,7 +154,7 @@ def families(strength_at: float) -> list[tuple[str, dict, object]]:
 def study(rows: list[dict], settings: Settings) -> dict:
     today = rule_outcomes(rows, lambda s: s["empty"] or s["strength"] < STRENGTH_ALONE)
     shipped = rule_outcomes(rows, lambda s: s["product"])
-    scored = [(name, params, rule_outcomes(rows, rule)) for name, params, rule in families(settings.abstain_below)]
+    scored = [(name, params, rule_outcomes(rows, rule)) for name, params, rule in families()]
     budgets = {"false abstentions as before": today["false"] + 1e-9, "0.05": 0.05, "0.10": 0.10, "0.15": 0.15}
     frontier = {}
     for label, budget in budgets.items():

@@ -159,6 +159,7 @@ class QaMethod:
         # another of the same article): evidence strength, the reader's answer probability
         # and the reply's abstention, for the question and for its twin.
         self.twins: list[dict] = []
+        self._twin_maker = TwinMaker(retriever.index, articles) if abstention_check else None
         self.removed_probs: list[tuple[float, float]] = []  # answer probability: article in, article removed
         self.spans: list[dict] = []  # per question: the short answer shown and the candidates it was chosen from
 
@@ -199,9 +200,7 @@ class QaMethod:
         from qa.answer import compose, evidence_strength
 
         r = self.retriever
-        if not hasattr(self, "_twins"):
-            self._twins: TwinMaker = TwinMaker(r.index, self.articles)
-        twin = self._twins.make(q.question, q.id, q.gold)
+        twin = self._twin_maker.make(q.question, q.id, q.gold) if self._twin_maker else None
         if twin is None:
             return
         twin_hits = r.search(twin, k=10, query_vector=r.embed_query(twin))
