@@ -4,8 +4,10 @@ Applied to the best `depth` hits, whose scores share one scale (qa.retrieve.Retr
 
 - Time. Each article's date (qa.dates) is placed between the collection's oldest and newest
   (0 to 1). Every question gets a small nudge toward newer articles, so that of two
-  near-equal candidates the newer wins; a question about now ("this week", "latest",
-  "recent", "currently"…) gets a strong one. When the best evidence for such a question is
+  near-equal candidates the newer wins. A question about now ("this week", "latest",
+  "recent", "currently"…) is answered from the newest relevant article (`strip_recency`,
+  `newest_relevant`, qa.retrieve.Retriever.newest_first); without a reader it gets a strong
+  nudge instead. When the best evidence for such a question is
   much older than the newest article, the reply says from when it is (`stale_note`).
 - Echoes. A question-form sentence ("Who won the 2026 Kentucky Derby?"), a heading, a
   byline or a photo credit is demoted as an answer (it stays searchable); a question-form
@@ -29,6 +31,18 @@ RECENT_RE = re.compile(
 NUDGE = 0.05  # of two near-equal candidates, the newer article's wins
 RECENCY = 1.0  # a question about now: the newest relevant article first
 RECENT_POOL = 50  # first-stage candidates among which "newest" is judged
+# A question about now, with a reader (qa.retrieve.Retriever.newest_first): the best
+# RECENT_PER_ARTICLE sentences of the RECENT_ARTICLES best articles are read; those within
+# RECENT_MARGIN of the best reading are relevant, and the newest of them answers. Chosen on the
+# first 15 questions of eval/questions/recurring.jsonl (docs/design.md).
+RECENT_ARTICLES = 6
+RECENT_PER_ARTICLE = 2
+RECENT_MARGIN = 1.5
+_TIME_WORDS = re.compile(
+    r"\b(?:most recent(?:ly)?|latest|newest|recently|this (?:week|month|year|season)(?:'s|’s)?|"
+    r"so far this (?:week|month|year|season)|these days|currently|current|right now|now|today(?:'s|’s)?)\b\s*",
+    re.IGNORECASE,
+)
 STALE_DAYS = 180
 DEMOTE = {"question": 1.5, "heading": 1.5, "byline": 1.5, "caption": 0.3}
 _BYLINE = re.compile(r"^\s*(?:by\s+[A-Z]|reporting by|written by|edited by|photo(?:graph)?s?\s*:|image\s*:|source\s*:|[-–—]\s*\S)", re.IGNORECASE)
@@ -99,6 +113,30 @@ def _words_of(text: str) -> frozenset[str]:
     from qa.text import fold
 
     return frozenset(_WORD.findall(fold(text)))
+
+
+def strip_recency(question: str) -> str:
+    """The question without its time words: "Where did the most recent earthquake strike?" ->
+    "Where did earthquake strike?". Time is then judged from the articles' dates, not from
+    sentences that happen to say "most recent". The question as it was when nothing is left."""
+    plain = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", _TIME_WORDS.sub("", question))).strip()
+    return plain if _content(plain) else question
+
+
+def newest_relevant(question: str, best: list, recency: dict[str, float], articles: dict[str, dict]) -> str:
+    """Of the articles' best readings (`best`, hits on one scale, one per article), the newest
+    article among the relevant ones: within RECENT_MARGIN of the best reading and mentioning
+    every name the question has. Undated articles count as the oldest; the best reading wins
+    ties, and when nothing qualifies."""
+    top = max(h.score for h in best)
+    relevant = [
+        h for h in best
+        if h.score >= top - RECENT_MARGIN
+        and not missing_names(question, h.sentence.text, *(articles.get(h.sentence.article_id, {}).get(f, "") for f in ("title", "text")))
+    ]
+    if not relevant:
+        return max(best, key=lambda h: h.score).sentence.article_id
+    return max(relevant, key=lambda h: (recency.get(h.sentence.article_id, -1.0), h.score)).sentence.article_id
 
 
 def recency_map(articles: dict[str, dict]) -> dict[str, float]:

@@ -105,6 +105,7 @@ class Retriever:
         self.hop_depth = hop_depth
         self._prev, self._next = self._neighbour_rows(index.sentences)
         self._recency = news.recency_map(index.articles)
+        self._article_of = np.array([s.article_id for s in index.sentences], dtype=object)
 
     @staticmethod
     def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +147,8 @@ class Retriever:
             return []
         if self.mode == "hybrid" and query_vector is None:
             query_vector = self.embed_query(query)
+        if self.reranker is not None and self._recency and news.RECENT_RE.search(query):
+            return self.newest_first(query, k, allowed)
         if self.reranker is None:
             hits = self.first_stage(query, k, query_vector, allowed)
         else:
@@ -154,6 +157,40 @@ class Retriever:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.
         return news.adjust(query, hits, self._recency, self.rerank_depth if self.reranker is not None else k)
+
+    def newest_first(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """A question about now ("Where did the latest earthquake strike?") in a dated collection.
+
+        The time words are taken out ("Where did the earthquake strike?": kept in, the reader
+        favoured a sentence saying "the most recent hurricane to reach Bermuda … in 2014").
+        The best `RECENT_PER_ARTICLE` sentences of each of the first stage's best
+        `RECENT_ARTICLES` articles are read; the articles whose best reading is within
+        `RECENT_MARGIN` of the best one, and that mention what the question names, are the
+        relevant ones, and the newest of them answers: its own best sentences come first
+        (reranked within it), then the other articles' readings. Without a reader, time is only
+        a boost (news.adjust), as a first-stage score cannot tell an article about the event
+        from one that shares its words.
+        """
+        plain = news.strip_recency(query)
+        qvec = self.embed_query(plain) if self.mode == Mode.HYBRID else None
+        per: dict[str, list[Hit]] = {}
+        for h in self.first_stage(plain, news.RECENT_POOL, qvec, allowed):
+            aid = h.sentence.article_id
+            if (aid in per or len(per) < news.RECENT_ARTICLES) and len(per.setdefault(aid, [])) < news.RECENT_PER_ARTICLE:
+                per[aid].append(h)
+        if not per:
+            return []
+        read = self.rerank(plain, sorted((h for hs in per.values() for h in hs), key=lambda h: -h.score), k=10**6, depth=10**6)
+        best: dict[str, Hit] = {}
+        for h in read:
+            best.setdefault(h.sentence.article_id, h)
+        chosen = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles)
+        inside = self._article_of == chosen
+        if allowed is not None:
+            inside &= allowed
+        first = self.rerank(plain, self.first_stage(plain, self.rerank_depth, qvec, inside), k)
+        rest = [h for h in read if h.sentence.article_id != chosen]
+        return (news.adjust(query, first, {}, len(first)) + news.adjust(query, rest, {}, len(rest)))[:k]
 
     def second_hop(self, query: str, qvec: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
         """Puts second the best sentence for the question *plus* the best hit.
@@ -186,9 +223,11 @@ class Retriever:
         )
         return ([first, extra] + [h for h in hits[1:] if h.position != best.position])[:k]
 
-    def rerank(self, query: str, hits: list[Hit], k: int) -> list[Hit]:
-        """Rescores the best `rerank_depth` hits with the cross-encoder; returns the best k."""
-        top = hits[: self.rerank_depth]
+    def rerank(self, query: str, hits: list[Hit], k: int, depth: int | None = None) -> list[Hit]:
+        """Rescores the best `depth` (default `rerank_depth`) hits with the cross-encoder;
+        returns the best k."""
+        depth = self.rerank_depth if depth is None else depth
+        top = hits[:depth]
         reranker = self.reranker
         if not top or reranker is None:
             return hits[:k]
@@ -204,7 +243,7 @@ class Retriever:
                 {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **_read_signals(reading, int(o), passages[o], top[o].sentence.text)})
             for o in order
         ]
-        return (reranked + hits[self.rerank_depth :])[:k]
+        return (reranked + hits[depth:])[:k]
 
     def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences by the fused BM25/MiniLM signals alone (no reranker), among the

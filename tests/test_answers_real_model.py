@@ -45,3 +45,37 @@ def test_follow_up_uses_history(seed_assistant):
 def test_where_question_cites_the_place(seed_assistant):
     ans = seed_assistant.ask("How long did the talks at Diriyah Palace last?")
     assert "almost five hours" in ans.citations[0].text
+
+
+STORMS = ("2010-08-23_tropical-storm-danielle", "2010-10-10_tropical-storm-otto", "2019-09-01_hurricane-dorian-strengthens",
+          "2019-09-05_hurricane-dorian-leaves", "2019-09-16_tropical-storm-humberto", "2019-09-19_hurricane-humberto",
+          "2019-10-02_hurricane-lorenzo", "2020-01-17_seismic-activity", "2020-12-26_chilean-authorities")
+
+
+@pytest.fixture(scope="module")
+def storms_assistant(tmp_path_factory, real_embedder):
+    """Real Wikinews articles about storms of several years, and two newer ones about other things."""
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+    from qa.service import Assistant
+    from qa.settings import Settings
+    from tests.conftest import SHARED
+
+    seeds = tmp_path_factory.mktemp("storms") / "seeds"
+    seeds.mkdir()
+    for prefix in STORMS:
+        (path,) = (SHARED / "data" / "wikinews-478" / "articles").glob(prefix + "*.txt")
+        (seeds / path.name).write_bytes(path.read_bytes())
+    build_index(read_seeds(seeds), seeds.parent / "index", real_embedder)
+    return Assistant(Settings(index_dir=seeds.parent / "index"), embedder=real_embedder)
+
+
+def test_a_question_about_now_is_answered_from_the_newest_relevant_article(storms_assistant):
+    # "The most recent hurricane to reach Bermuda, Hurricane Gonzalo, made landfall there in 2014"
+    # (an article of September 2019) says the question's words; Lorenzo's (October 2019) answers it.
+    ans = storms_assistant.ask("Which hurricane hit land most recently?")
+    assert "Lorenzo" in ans.citations[0].text, ans.citations[0].text
+    assert ans.citations[0].date == "2019-10-02"
+    assert ans.note and "2 October 2019" in ans.note  # over a year older than the newest article: said
+    plain = storms_assistant.ask("Which hurricane hit land?")  # no time words: meaning alone decides
+    assert not plain.abstained

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.dates import article_date, display, find_date
-from qa.news import adjust, echoes, recency_map, relative, sentence_kind, stale_note
+from qa.news import adjust, echoes, newest_relevant, recency_map, relative, sentence_kind, stale_note, strip_recency
 from qa.retrieve import Hit
 from qa.sentences import Sentence
 from tests.conftest import FakeEmbedder
@@ -74,6 +74,34 @@ def test_a_question_about_now_puts_the_newest_relevant_article_first():
     near = [_hit("old", "A storm formed.", 1.0, 0), _hit("new", "A storm formed too.", 0.99, 1)]
     assert adjust("Which storm formed?", near, rec, 2)[0].sentence.article_id == "new"  # near-equal: the newer wins
     assert relative(["old", "mid"], rec) == {"old": 0.0, "mid": 1.0}
+
+
+@pytest.mark.parametrize(
+    "question, plain",
+    [
+        ("Where did the most recent earthquake strike?", "Where did the earthquake strike?"),
+        ("Which hurricane hit land most recently?", "Which hurricane hit land?"),
+        ("Who is the current US president-elect?", "Who is the US president-elect?"),
+        ("Which horse won this year's Kentucky Derby?", "Which horse won Kentucky Derby?"),
+        ("Where did the earthquake strike?", "Where did the earthquake strike?"),
+        ("Latest?", "Latest?"),  # nothing left: the question as it was
+    ],
+)
+def test_time_words_leave_the_question_that_is_searched(question: str, plain: str):
+    assert strip_recency(question) == plain
+
+
+def test_the_newest_of_the_relevant_articles_answers_a_question_about_now():
+    articles = {**ARTICLES, "newer": {"published": "2021-01-01", "text": "A quake hit Chile."}, "new": {"published": "2020-05-01", "text": "A quake hit Peru."},
+                "old": {"published": "2010-05-01", "text": "A quake hit Peru."}}
+    rec = recency_map(articles)
+    old, new = _hit("old", "A quake hit Peru.", 10.0, 0), _hit("new", "A quake hit Peru.", 9.0, 1)
+    unrelated = _hit("newer", "Fans cheered the team.", 7.0, 2)  # newest, but its reading is far below the best
+    assert newest_relevant("Where did the quake hit?", [old, new, unrelated], rec, articles) == "new"
+    assert newest_relevant("Where did the quake hit?", [old, _hit("new", "A quake hit Peru.", 8.0, 1)], rec, articles) == "old"  # too far below
+    chile = _hit("newer", "A quake hit Chile.", 9.5, 2)
+    assert newest_relevant("Where did the quake hit?", [old, new, chile], rec, articles) == "newer"
+    assert newest_relevant("Where did the quake hit Peru?", [old, new, chile], rec, articles) == "new"  # the newest never names Peru
 
 
 def test_echoes_and_headings_lose_to_the_answer():
