@@ -39,7 +39,15 @@ _YEAR_OR_DATE = re.compile(
     r"|\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)(?:\s+\d{4})?"
     r"|(?:1[0-9]|20)\d{2}s?)\b"
 )
-_PLACE = re.compile(r"\b(?:in|at|to|from|near|inside|outside)\s+((?:the\s+)?[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*)")
+# A place after in/at/to…; a capitalised run that only qualifies a place noun keeps it ("in the
+# Saudi capital", not "in the Saudi").
+_PLACE = re.compile(
+    r"\b(?:in|at|to|from|near|inside|outside)\s+((?:the\s+)?[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*"
+    r"(?:\s+(?:capital|city|coast|region|province|state|island|islands|border|port|town|village|county|district|peninsula|sea|desert))?)"
+)
+# The deed a question asked about, for "do it" later: "Who performed the first spacewalk?" ->
+# "performed the first spacewalk".
+_DEED = re.compile(r"^\s*(?:who|what|which\s+\w+)\s+(?!(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could)\b)([a-z]\w*\b.*?)\s*\?*\s*$", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|theirs|it|its)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$|^\s*and\s+(.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:is|was)?\s*(?:true|possible|likely|clear|known|said|reported|important|hard|easy)\b|\bit\s+(?:take|took|takes)\b", re.IGNORECASE)
@@ -241,12 +249,15 @@ def needs_context(question: str) -> bool:
 
 
 def retrieval_query(question: str, understood: str, history: list | tuple) -> str:
-    """What retrieval reads: the understood question, plus the previous question's words when
+    """What retrieval reads: the understood question, plus what the previous question asked
+    about when the question says "do it", plus the previous question's words when
     the question leaned on the conversation and nothing in it could be resolved, or the title
     of the article the last reply quoted first when the question names nothing of its own
     ("Who came second and third in the women's race?" after the Chicago Marathon): a
     conversation stays on its article unless the question names something else."""
     turns = turns_from(history)
+    if turns and _DO_IT.search(question.rstrip(" ?.!")) and (deed := _DEED.match(turns[-1].question)):
+        return f"{understood} {deed.group(1)}"  # "On what date did Leonov do it?" + "performed the first spacewalk"
     if turns and understood == question and needs_context(question):
         return f"{understood} {turns[-1].question}"
     if turns and understood == question and turns[-1].titles and not _entities(question):

@@ -42,6 +42,8 @@ ATTENDEES = (
         # there / then
         ([Turn("Where were the talks held?", "The talks were held at Diriyah Palace in Riyadh.")], "Who organised the talks there?",
          "Who organised the talks in Diriyah Palace?"),
+        ([Turn("Where were the talks held?", "But the talks in the Saudi capital underscored the pace.")], "How long did the talks there last?",
+         "How long did the talks in the Saudi capital last?"),  # the place noun stays with its name
         ([Turn("When did the band split?", "They split up in 1969.")], "What did Zappa do then?", "What did Zappa do in 1969?"),
         # a short-titled article is the conversation's subject
         ([Turn("What group disbanded?", "Zappa and the Mothers of Invention", ("Frank Zappa",))], "When did they disband?",
@@ -62,6 +64,13 @@ def test_standalone_questions_and_no_history_are_unchanged():
 def test_retrieval_keeps_the_previous_question_when_nothing_could_be_resolved():
     assert retrieval_query("Why was it held there?", "Why was it held there?", ["where were the talks held"]) == "Why was it held there? where were the talks held"
     assert retrieval_query("What did he say?", "What did Yuri Ushakov say?", ["Who is Yuri Ushakov?"]) == "What did Yuri Ushakov say?"
+
+
+def test_do_it_is_searched_as_the_deed_the_previous_question_asked_about():
+    history = ["Who performed the first human spacewalk?"]
+    assert retrieval_query("On what date did he do it?", "On what date did Leonov do it?", history) == (
+        "On what date did Leonov do it? performed the first human spacewalk")
+    assert retrieval_query("Why did she do it?", "Why did Kosgei do it?", ["Who is Brigid Kosgei?"]) == "Why did Kosgei do it?"  # no deed asked about
 
 
 def test_history_formats():
