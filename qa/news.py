@@ -34,10 +34,13 @@ RECENT_POOL = 50  # first-stage candidates among which "newest" is judged
 # A question about now, with a reader (qa.retrieve.Retriever.newest_first): the best
 # RECENT_PER_ARTICLE sentences of the RECENT_ARTICLES best articles are read; those within
 # RECENT_MARGIN of the best reading are relevant, and the newest of them answers. Chosen on the
-# first 15 questions of eval/questions/recurring.jsonl (docs/design.md).
+# first 15 questions of eval/questions/recurring.jsonl (docs/design.md), as is LEDE.
 RECENT_ARTICLES = 6
 RECENT_PER_ARTICLE = 2
 RECENT_MARGIN = 1.5
+# Within the chosen article its first sentence (the lede, which news writes to say what happened,
+# where and to whom) gains this much: such a question asks about the event as a whole.
+LEDE = 1.5
 _TIME_WORDS = re.compile(
     r"\b(?:most recent(?:ly)?|latest|newest|recently|this (?:week|month|year|season)(?:'s|’s)?|"
     r"so far this (?:week|month|year|season)|these days|currently|current|right now|now|today(?:'s|’s)?)\b\s*",

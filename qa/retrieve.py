@@ -167,7 +167,7 @@ class Retriever:
         `RECENT_ARTICLES` articles are read; the articles whose best reading is within
         `RECENT_MARGIN` of the best one, and that mention what the question names, are the
         relevant ones, and the newest of them answers: its own best sentences come first
-        (reranked within it), then the other articles' readings. Without a reader, time is only
+        (reranked within it, its lede favoured by `LEDE`), then the other articles' readings. Without a reader, time is only
         a boost (news.adjust), as a first-stage score cannot tell an article about the event
         from one that shares its words.
         """
@@ -189,6 +189,7 @@ class Retriever:
         if allowed is not None:
             inside &= allowed
         first = self.rerank(plain, self.first_stage(plain, self.rerank_depth, qvec, inside), k)
+        first = sorted((replace(h, score=h.score + news.LEDE) if h.sentence.index == 0 else h for h in first), key=lambda h: -h.score)
         rest = [h for h in read if h.sentence.article_id != chosen]
         return (news.adjust(query, first, {}, len(first)) + news.adjust(query, rest, {}, len(rest)))[:k]
 

@@ -266,3 +266,33 @@ def test_first_stage_choice_is_quoted_second_when_the_reranker_overruled_it():
     no_reranker = [_hit(1, "x y z", None), _hit(2, "p q r", None, dense=0.1, bm25=0.1)]
     assert [h.position for h in select(no_reranker, Settings())] == [1]
     assert [h.position for h in select(overruled, Settings(max_citations=1))] == [1]
+
+
+class _ReadsStorms:
+    """Stands in for the reader: a sentence about a storm reads 10, anything else 0."""
+
+    weights = {"rerank": 1.0}
+
+    def __init__(self) -> None:
+        self.questions: list[str] = []
+
+    def read(self, question: str, passages: list[str]) -> Reading:
+        self.questions.append(question)
+        return Reading(np.array([10.0 if "storm" in p.lower().rsplit(": ", 1)[-1] else 0.0 for p in passages]), None, [None] * len(passages))
+
+
+def test_a_question_about_now_reads_without_time_words_and_answers_from_the_newest_relevant_article(tmp_path: Path, fake_embedder):
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    for day, text in [("2010-08-23", "A storm hit Florida. Winds were strong."), ("2019-09-16", "Officials counted the damage. A storm hit the Azores."),
+                      ("2020-11-07", "Fans cheered the team. The team won the cup.")]:
+        (seeds / f"{day}_story.txt").write_text(f"Date: {day}\n\n{text}\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", fake_embedder)
+    reader = _ReadsStorms()
+    hits = Retriever(load_index(tmp_path / "i"), fake_embedder, reranker=reader, rerank_depth=6).search("Where did the latest storm hit?", k=5)
+    assert hits[0].sentence.text == "A storm hit the Azores."  # the newest storm, not the newest article (the cup)
+    assert hits[1].sentence.text == "Officials counted the damage."  # then the rest of that article, its lede first
+    assert all("latest" not in q for q in reader.questions) and reader.questions[0] == "Where did the storm hit?"
