@@ -39,29 +39,10 @@ from qa.evaluation.benchmarks import load_squad  # noqa: E402
 from qa.evaluation.reports import machine_description  # noqa: E402
 from qa.metrics import roc_auc  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.training.squad import load_corpus, read_jsonl  # noqa: E402
+from qa.training.squad import heldout_squad  # noqa: E402
 
 TRAIN = Path("../shared/data/squad-v1.1-train")
 STRENGTH_ALONE = 0.72  # the rule before this study: evidence strength < 0.72
-
-
-def heldout_squad(data: Path, target: Path) -> Path:
-    """The held-out articles of SQuAD train written as SQuAD v1.1 JSON (under indexes/, ignored)."""
-    corpus = load_corpus(data)
-    titles = {corpus.articles[a].id for a in corpus.validation}
-    paragraphs = [p for p in read_jsonl(data / "paragraphs.jsonl") if p["title"] in titles]
-    by_pid: dict = {}
-    for q in read_jsonl(data / "questions.jsonl"):
-        by_pid.setdefault(q["pid"], []).append(q)
-    articles: dict[str, list] = {}
-    for p in paragraphs:
-        qas = [{"id": f"t{q.get('qid', i)}", "question": q["question"],
-                "answers": [{"text": q["answers"][0], "answer_start": q["answer_start"]}]}
-               for i, q in enumerate(by_pid.get(p["pid"], [])) if q.get("answers") and isinstance(q.get("answer_start"), int)]
-        articles.setdefault(p["title"], []).append({"context": p["context"], "qas": qas})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"version": "1.1", "data": [{"title": t, "paragraphs": ps} for t, ps in sorted(articles.items())]}))
-    return target
 
 
 def signals(query: str, hits: list, articles: dict, settings: Settings) -> dict:

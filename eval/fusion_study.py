@@ -1,5 +1,8 @@
-"""How the reranker's score is combined, and how deep it reads: measured with article-level
-cross-validation on SQuAD-13 (fit on 12 articles, score on the 13th, for each article).
+"""How the reranker's score is combined, and how deep it reads: fitted on the 26 SQuAD-train
+articles the reader never trains on (qa.training.squad's validation articles, as
+eval/abstention_study.py uses them), with article-level cross-validation (fit on 25 articles,
+score on the 26th, for each article). Never on SQuAD-13, the benchmark the fusion is then
+reported on (`--data` can still point at it, to compare).
 
     .venv/bin/python eval/fusion_study.py --report eval/reports/fusion.md [--write-fusion]
 
@@ -44,8 +47,10 @@ from qa.metrics import mrr, recall_at, roc_auc  # noqa: E402
 from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text, zscore  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa.training.squad import heldout_squad  # noqa: E402
 
-SQUAD = Path("../shared/data/squad-v1.1-dev-13/dev-v1.1-13-articles.json")
+TRAIN = Path("../shared/data/squad-v1.1-train")
+HELDOUT = Path("indexes/fusion-study/heldout.json")  # written from TRAIN on first use (ignored by git)
 DEPTH = 50
 OTHER = 30
 
@@ -56,7 +61,7 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
     index = load_index(index_dir, expected_model_sha256=embedder.fingerprint())
     reranker = Reranker(settings.reranker_dir).warm_up()
-    cache = index_dir / f"fusion-cache-{reranker.fingerprint[:12]}-{limit or 'all'}.pkl"
+    cache = index_dir / f"fusion-cache-v2-{reranker.fingerprint[:12]}-{limit or 'all'}.pkl"  # v2: with answer probabilities
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     retriever = Retriever(index, embedder)
@@ -66,9 +71,9 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     t0 = time.time()
 
     def candidates(q: str, hits: list) -> dict:
-        logits = reranker.scores(q, [pair_text(titles[h.sentence.article_id], h.sentence.text) for h in hits])
+        reading = reranker.read(q, [pair_text(titles[h.sentence.article_id], h.sentence.text) for h in hits])
         hits = retriever.with_coverage(q, hits)
-        feats = features(q, np.array([h.score for h in hits]), [h.signals for h in hits], [h.sentence.text for h in hits], logits)
+        feats = features(q, np.array([h.score for h in hits]), [h.signals for h in hits], [h.sentence.text for h in hits], reading.logits, reading.answer)
         return {
             "feats": feats,
             "first": np.array([h.score for h in hits]),
@@ -200,15 +205,18 @@ def strengths(rows: list[dict], weights: dict, depth: int, rerank_weight: float,
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=SQUAD)
-    ap.add_argument("--index", type=Path, default=Path("indexes/bench-squad"))
+    ap.add_argument("--data", type=Path, help=f"SQuAD v1.1 JSON to fit on (default: held-out SQuAD train, written to {HELDOUT})")
+    ap.add_argument("--index", type=Path, default=Path("indexes/fusion-study/index"))
     ap.add_argument("--limit", type=int)
     ap.add_argument("--report", type=Path)
     ap.add_argument("--write-fusion", action="store_true")
     args = ap.parse_args()
     started = time.time()
     settings = Settings.from_env()
+    if args.data is None:
+        args.data = HELDOUT if HELDOUT.is_file() else heldout_squad(TRAIN, HELDOUT)
     rows = collect(args.data, args.index, args.limit, settings)
+    n_articles = len({r["article"] for r in rows})
     prepare(rows)
     depth = settings.rerank_depth
     all_feats = list(FEATURES)
@@ -221,11 +229,18 @@ def main() -> int:
     two = ["rerank", "first_stage", "answer_type"]
     at_cv, at_w = cross_validate(rows, lambda tr: fit_logit(tr, two, depth), depth)
     results["learned: cross-encoder, first stage, answer type (CV)"] = at_cv
+    reader = ["rerank", "first_stage", "answer_type", "answer_prob"]
+    rd_cv, rd_w = cross_validate(rows, lambda tr: fit_logit(tr, reader, depth), depth)
+    results["learned: cross-encoder, first stage, answer type, answer probability (CV)"] = rd_cv
     full_cv, full_w = cross_validate(rows, lambda tr: fit_logit(tr, all_feats, depth), depth)
     results["learned: all features (CV)"] = full_cv
-    candidates = {"simple": (simple_cv, fit_weight(rows, depth)), "answer_type": (at_cv, fit_logit(rows, two, depth)), "all": (full_cv, fit_logit(rows, all_feats, depth))}
+    candidates = {"simple": (simple_cv, fit_weight(rows, depth)), "answer_type": (at_cv, fit_logit(rows, two, depth)),
+                  "reader": (rd_cv, fit_logit(rows, reader, depth)), "all": (full_cv, fit_logit(rows, all_feats, depth))}
     name, (cv, chosen) = max(candidates.items(), key=lambda kv: (round(kv[1][0]["recall@1"], 3), -len(kv[1][1])))
-    results[f"shipped fusion ({name}), fitted on all 13 (in-sample)"] = metrics(ranks(rows, chosen, depth))
+    results[f"best fusion ({name}), fitted on all {n_articles} (in-sample)"] = metrics(ranks(rows, chosen, depth))
+    card = json.loads((settings.reranker_dir / "reranker.json").read_text(encoding="utf-8"))
+    shipped = card.get("fusion", DEFAULT_WEIGHTS)
+    results[f"the fusion in the card now {json.dumps(shipped)}"] = metrics(ranks(rows, shipped, depth))
     depths = {d: metrics(ranks(rows, chosen, d)) for d in (4, 6, 8, 10, 12, 15, 20, 30, 50)}
     abst = {}
     for rw in (0.0, 0.005, 0.01, 0.02, 0.03, 0.05):
@@ -238,25 +253,26 @@ def main() -> int:
         "n_questions": len(rows),
         "depth": depth,
         "results": results,
-        "cv_weights": {"simple": simple_w, "answer_type": at_w, "all": full_w},
+        "cv_weights": {"simple": simple_w, "answer_type": at_w, "reader": rd_w, "all": full_w},
         "chosen": {"name": name, "weights": chosen},
         "depths": depths,
         "abstention_auc": {str(k): v["roc_auc"] for k, v in abst.items()},
     }
     lines = [
-        "# Reranker fusion study (SQuAD-13, article-level cross-validation)",
+        f"# Reranker fusion study ({args.data}, article-level cross-validation)",
         "",
         f"Generated by `.venv/bin/python eval/fusion_study.py --report {args.report}` on {out['date']}.",
-        f"Machine: {out['machine']}. {len(rows)} questions; the reranker reads the first stage's best {depth}.",
-        "CV: for each of the 13 articles, weights fitted on the other 12 and that article's questions ranked with them.",
+        f"Machine: {out['machine']}. {len(rows)} questions of {n_articles} articles; the reranker reads the first stage's best {depth}.",
+        f"CV: for each of the {n_articles} articles, weights fitted on the other {n_articles - 1} and that article's questions ranked with them.",
         "",
         "| ranking | recall@1 | recall@3 | recall@5 | recall@10 | mrr@10 |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for k, m in results.items():
         lines.append(f"| {k} | " + " | ".join(f"{m[x]:.3f}" for x in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10")) + " |")
-    lines += ["", f"Shipped: **{name}**, weights `{json.dumps(chosen)}` (the best CV recall@1; the fewest features on a tie).", ""]
-    lines += ["## How deep to rerank (shipped fusion)", "", "| depth | recall@1 | recall@5 | recall@10 |", "|---:|---:|---:|---:|"]
+    lines += ["", f"Best: **{name}**, weights `{json.dumps(chosen)}` (the best CV recall@1; the fewest features on a tie); "
+              "`--write-fusion` puts it in the card.", ""]
+    lines += ["## How deep to rerank (best fusion)", "", "| depth | recall@1 | recall@5 | recall@10 |", "|---:|---:|---:|---:|"]
     for d, m in depths.items():
         lines.append(f"| {d} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} |")
     lines += ["", "## Abstention: adding the cross-encoder's logit to evidence strength", "",
@@ -274,7 +290,7 @@ def main() -> int:
         card_path = settings.reranker_dir / "reranker.json"
         card = json.loads(card_path.read_text(encoding="utf-8"))
         card["fusion"] = chosen
-        card["fusion_note"] = f"chosen by eval/fusion_study.py ({name}); CV recall@1 {cv['recall@1']:.3f}"
+        card["fusion_note"] = f"chosen by eval/fusion_study.py ({name}) on {args.data} ({n_articles} articles, {len(rows)} questions); CV recall@1 {cv['recall@1']:.3f}"
         card_path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
         print(f"fusion written to {card_path}", file=sys.stderr)
     return 0

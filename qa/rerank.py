@@ -39,7 +39,7 @@ class RerankerProblem(ModelProblem):
     """The shipped reranker is missing or damaged."""
 
 
-FEATURES = ("rerank", "first_stage", "bm25", "dense", "bm25_context", "dense_context", "answer_type")
+FEATURES = ("rerank", "first_stage", "bm25", "dense", "bm25_context", "dense_context", "answer_type", "answer_prob")
 
 
 def zscore(values: np.ndarray) -> np.ndarray:
@@ -49,12 +49,14 @@ def zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
 
 
-def features(question: str, first_stage: np.ndarray, signals: list[dict], texts: list[str], logits: np.ndarray) -> dict[str, np.ndarray]:
+def features(question: str, first_stage: np.ndarray, signals: list[dict], texts: list[str], logits: np.ndarray,
+             answer: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The fusion's inputs for each reranked candidate.
 
     The cross-encoder logit as it is; the first-stage score and its signals standardised
-    over the candidates (their scale differs from question to question); and whether the
-    sentence holds an answer of the kind the question asks for (qa.answer_type).
+    over the candidates (their scale differs from question to question); whether the
+    sentence holds an answer of the kind the question asks for (qa.answer_type); and the
+    reader's probability that the sentence answers (0 for a reader without an answer head).
     """
     from qa.answer_type import agrees
 
@@ -62,6 +64,7 @@ def features(question: str, first_stage: np.ndarray, signals: list[dict], texts:
     for name in ("bm25", "dense", "bm25_context", "dense_context"):
         out[name] = zscore(np.array([s.get(name, 0.0) for s in signals]))
     out["answer_type"] = np.array([agrees(question, t) for t in texts])
+    out["answer_prob"] = np.asarray(answer, dtype=np.float64) if answer is not None else np.zeros(len(texts))
     return out
 
 

@@ -236,7 +236,7 @@ class Retriever:
         passages = [pair_text(t, h.sentence.text) for t, h in zip(titles, top)]
         reading = reranker.read(query, passages)
         logits = reading.logits
-        feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits)
+        feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits, reading.answer)
         final = fuse(feats, reranker.weights)
         order = np.argsort(-final, kind="stable")
         reranked = [

@@ -33,6 +33,9 @@ def test_features_standardise_first_stage_and_mark_answer_type():
     assert f["first_stage"][0] > f["first_stage"][1] > f["first_stage"][2]
     assert f["answer_type"].tolist() == [1.0, 0.0, 0.0]
     assert f["dense"].argmax() == 1
+    assert f["answer_prob"].tolist() == [0.0, 0.0, 0.0]  # a reader without an answer head
+    read = features("x", np.array([1.0, 0.0]), [{}, {}], ["a", "b"], np.array([0.0, 1.0]), np.array([0.9, 0.2]))
+    assert read["answer_prob"].tolist() == [0.9, 0.2]  # the reader's probabilities, as they are
 
 
 def test_constant_signal_standardises_to_zero_not_nan():

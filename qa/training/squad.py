@@ -127,6 +127,27 @@ def load_corpus(data: Path, seed: int = 13, validation_articles: int = 2 * BUCKE
 # ----------------------------------------------------------------------------- mining
 
 
+def heldout_squad(data: Path, target: Path) -> Path:
+    """The validation articles of SQuAD train (those the reader never trains on) written to
+    `target` as SQuAD v1.1 JSON, for the studies that fit settings on them (eval/abstention_study.py,
+    eval/fusion_study.py) rather than on a benchmark."""
+    corpus = load_corpus(data)
+    titles = {corpus.articles[a].id for a in corpus.validation}
+    paragraphs = [p for p in read_jsonl(data / "paragraphs.jsonl") if p["title"] in titles]
+    by_pid: dict = {}
+    for q in read_jsonl(data / "questions.jsonl"):
+        by_pid.setdefault(q["pid"], []).append(q)
+    articles: dict[str, list] = {}
+    for p in paragraphs:
+        qas = [{"id": f"t{q.get('qid', i)}", "question": q["question"],
+                "answers": [{"text": q["answers"][0], "answer_start": q["answer_start"]}]}
+               for i, q in enumerate(by_pid.get(p["pid"], [])) if q.get("answers") and isinstance(q.get("answer_start"), int)]
+        articles.setdefault(p["title"], []).append({"context": p["context"], "qas": qas})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"version": "1.1", "data": [{"title": t, "paragraphs": ps} for t, ps in sorted(articles.items())]}))
+    return target
+
+
 def _bucket_hits(corpus: Corpus, bucket: list[int], work: Path, embedder, k: int) -> dict[int, list[list[int]]]:
     """The first stage's best k (article, sentence) for every question of one bucket."""
     from qa.build import build_index
