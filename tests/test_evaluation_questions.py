@@ -156,6 +156,15 @@ def test_run_question_set_summary_and_follow_up_history():
         assert key in s
     row = result["questions"][0]
     assert row["reply"] and row["cited"] == ["Rubio met Lavrov."] and row["answer_correct"] is True
+    assert s["n_cited"] == 3 and s["n_cited_non_answers"] == 0
+
+
+def test_quoted_questions_and_headings_are_counted_as_non_answers():
+    def ask(question, history):
+        return _fake_answer("x", ["Who won the 2026 Kentucky Derby?", "Sovereign Grace won the Derby.", "Derby results"])
+
+    s = run_question_set([q(id="1", answers=("Sovereign Grace",))], ask, progress=False)["summary"]
+    assert s["n_cited"] == 3 and s["n_cited_non_answers"] == 2  # the question and the heading
 
 
 def test_project_question_set_is_well_formed():

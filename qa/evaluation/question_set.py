@@ -30,6 +30,9 @@ def summarize(rows: list[Scored]) -> dict:
     false_abst, _ = _mean(r.abstained for r in answerable)
     latencies = [r.latency_ms for r in rows]
     first, _ = _mean(r.first_citation_correct for r in answerable)
+    from qa.news import sentence_kind
+
+    cited = [c for r in rows for c in r.cited]
     return {
         "answer_accuracy": acc,
         "citation_precision": prec,
@@ -45,6 +48,9 @@ def summarize(rows: list[Scored]) -> dict:
         "n_unanswerable": len(unanswerable),
         "n_with_citations": n_prec,
         "n_with_evidence": n_rec,
+        "n_cited": len(cited),
+        # Quoted sentences that cannot be an answer: questions, headings, bylines (issue 14).
+        "n_cited_non_answers": sum(sentence_kind(c) in ("question", "heading", "byline") for c in cited),
     }
 
 

@@ -291,6 +291,7 @@ def format_summary(summary: dict) -> str:
             f"abstention accuracy {pct(summary['abstention_accuracy'])}  (unanswerable)",
             f"false abstentions   {pct(summary['false_abstention_rate'])}  (answerable)",
             f"mean citations      {pct(summary['mean_citations'])}",
+            f"cited non-answers   {summary.get('n_cited_non_answers', 0)} of {summary.get('n_cited', 0)} quoted sentences (questions, headings, bylines)",
             f"latency             p50 {summary['latency_p50_ms']:.1f} ms, p95 {summary['latency_p95_ms']:.1f} ms",
         ]
     )
