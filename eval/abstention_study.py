@@ -193,9 +193,11 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=1500)
     ap.add_argument("--report", type=Path)
     args = ap.parse_args()
-    settings = Settings()
-    cache = args.work / f"rows-{args.limit}-{settings.abstain_below}-{settings.answer_prob_weight}.json"
-    rows = json.loads(cache.read_text()) if cache.is_file() and cache.stat().st_mtime > Path(settings.reranker_dir / "model.onnx").stat().st_mtime else None
+    settings = Settings.from_env()  # QA_RERANKER_DIR: study a reader before shipping it
+    sha = json.loads((settings.reranker_dir / "reranker.json").read_text(encoding="utf-8"))["sha256"]
+    # Keyed on the reader itself: a cache written for one reader is never read for another.
+    cache = args.work / f"rows-{args.limit}-{settings.abstain_below}-{settings.answer_prob_weight}-{sha[:12]}.json"
+    rows = json.loads(cache.read_text()) if cache.is_file() else None
     if rows is None:
         rows = collect(args.data, args.work, args.limit, settings)
         cache.write_text(json.dumps(rows))
