@@ -17,7 +17,9 @@ last question's, then the last answer's, then earlier turns'. In order:
    Possessives keep their 's.
 3. "there" -> "in <the place last named after in/at/to/from>"; "then" -> "in <the last year
    or date named>".
-4. A question that names nothing of its own, after a conversation about a short-titled
+4. A part of the conversation's subject's name stands for all of it ("Seaver" -> "Tom Seaver"
+   when the short-titled article is Tom Seaver).
+5. A question that names nothing of its own, after a conversation about a short-titled
    article ("Frank Zappa"), gets that title added: "What happened in 1983?" -> "What happened
    in 1983 (Anna Vissi)?". With a longer title, retrieval alone reads it (`retrieval_query`).
 
@@ -234,6 +236,16 @@ def resolve(question: str, history: list | tuple = ()) -> str:
     then = re.search(r"\b(?:then|at that time|that year)\b", out, re.IGNORECASE)
     if then and (when := ctx.when()):
         out, changed = out[: then.start()] + f"in {when}" + out[then.end():], True
+    if ctx.topic and is_person_like(ctx.topic) and ctx.topic not in out:
+        # A part of the subject's name stands for all of it: "Who was Seaver compared to?" in a
+        # conversation about Tom Seaver -> "Who was Tom Seaver compared to?".
+        parts = [w for w in ctx.topic.split() if len(w) > 2 and w[:1].isupper()]
+        for part in (parts[-1:] + parts[:1]) if parts else []:
+            m = re.search(rf"\b{re.escape(part)}\b(?!\s+[A-Z])", out)
+            own = re.search(rf"\b{re.escape(part)}\b", question)  # the user's word, not a referent put in above
+            if m and own and not re.search(rf"[A-Z][\w'’-]*\s+{re.escape(part)}\b", out):
+                out, changed = out[: m.start()] + ctx.topic + out[m.end():], True
+                break
     if not changed and ctx.topic and not _entities(question) and ctx.topic.lower() not in question.lower():
         out = question.rstrip(" ?") + f" ({ctx.topic})?"
     return out

@@ -49,6 +49,9 @@ ATTENDEES = (
         ([Turn("What group disbanded?", "Zappa and the Mothers of Invention", ("Frank Zappa",))], "When did they disband?",
          "When did Zappa and the Mothers of Invention disband?"),
         ([Turn("Where was she born?", "In Athens.", ("Anna Vissi",))], "What happened in 1983?", "What happened in 1983 (Anna Vissi)?"),
+        # a part of the subject's name stands for all of it, unless another name owns it
+        ([Turn("Who was Tom Seaver?", "He was a pitcher.", ("Tom Seaver",))], "Who was Seaver compared to?", "Who was Tom Seaver compared to?"),
+        ([Turn("Who was Tom Seaver?", "He was a pitcher.", ("Tom Seaver",))], "Did Nancy Seaver attend?", "Did Nancy Seaver attend?"),
     ],
 )
 def test_references_are_resolved(history, question, expected):
