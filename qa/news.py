@@ -51,6 +51,7 @@ DEMOTE = {"question": 1.5, "heading": 1.5, "byline": 1.5, "caption": 0.3}
 _BYLINE = re.compile(r"^\s*(?:by\s+[A-Z]|reporting by|written by|edited by|photo(?:graph)?s?\s*:|image\s*:|source\s*:|[-–—]\s*\S)", re.IGNORECASE)
 _CREDIT = re.compile(r"\((?:[^()]*(?:/|\bvia\b)[^()]*(?:AP|AFP|Reuters|Getty|Images|Photo|Pool)[^()]*|[^()]*Getty Images[^()]*)\)\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _STOP = frozenset("a an the of in on at to for by with from and or is are was were be did do does what who whom when where why how which this that".split())
 
 
@@ -80,9 +81,10 @@ def echoes(question: str, sentence: str) -> bool:
 
 
 def names_absent(question: str, sentence: str, *context: str) -> bool:
-    """True when the question names someone or something (a capitalised run) that neither the
-    sentence nor its context (its article) mentions: "What did China say about the talks?" is
-    not answered from an article that never mentions China. Words match by prefix after
+    """True when the question names someone or something (a capitalised run), or a year, that
+    neither the sentence nor its context (its article) mentions: "What did China say about the
+    talks?" is not answered from an article that never mentions China, nor "Who won the 2022
+    World Cup?" from one that never says 2022. Words match by prefix after
     folding, so "Russia" finds "Russian" and "Temur" finds "Temür"."""
     return bool(missing_names(question, sentence, *context))
 
@@ -99,10 +101,11 @@ def missing_names(question: str, sentence: str, *context: str) -> frozenset[str]
     from qa.text import fold
 
     names = question_names(question)
-    if not names:
+    years = _YEAR.findall(question)
+    if not names and not years:
         return frozenset()
     seen = _words_of(sentence).union(*(_words_of(c) for c in context))
-    missing = set()
+    missing = {y for y in years if y not in seen}  # "the 2022 World Cup" is not answered from an article never naming 2022
     for name in names:
         words = [w for w in _WORD.findall(fold(name)) if w not in _STOP and len(w) > 2]
         if words and not any(s.startswith(w) or w.startswith(s) and len(s) > 3 for w in words for s in seen):

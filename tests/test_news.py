@@ -180,3 +180,12 @@ def test_what_the_question_names_must_be_named_by_the_articles_quoted():
     q = "Which band, Letters to Cleo or Screaming Trees, played in Riyadh first?"
     ans = compose(q, q, [hit("talks", 0), hit("cleo", 1)], articles, settings)
     assert "talks" not in {c.article_id for c in ans.citations}
+
+
+def test_a_year_the_question_names_must_be_in_the_sentence_or_its_article():
+    from qa.news import names_absent
+
+    article = "The women's World Cup final was played in Lyon in 2019. The United States won it."
+    assert names_absent("Who won the 2022 World Cup?", "The United States won it.", article)
+    assert not names_absent("Who won the 2019 World Cup?", "The United States won it.", article)  # the article says 2019
+    assert not names_absent("Who won the World Cup?", "The United States won it.", article)
