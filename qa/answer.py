@@ -62,7 +62,7 @@ class Answer:
     closest: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     short_answer: str | None = None  # a date, number or name lifted from citation [1] (qa.answer_type)
-    note: str | None = None  # e.g. "from an article of 12 May 2025; the newest article is of …" (qa.news)
+    note: str | None = None  # "from the newest of 4 articles about it, of 8 August 2020; the newest article is of …" (qa.news.stale_note)
 
     def to_dict(self) -> dict:
         return {
@@ -253,7 +253,8 @@ def compose(
         chosen = with_units(chosen, sentences, settings.max_citations + 2)
     citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
-    note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles)
+    newest_of = int(next((h.signals["newest_of"] for h in chosen if "newest_of" in h.signals), 0))
+    note = news.stale_note(query, articles.get(citations[0].article_id, {}), articles, newest_of)
     return Answer(question, text, citations, False, query=query, short_answer=short_answer(query, chosen, settings), note=note)
 
 

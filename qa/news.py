@@ -129,11 +129,11 @@ def strip_recency(question: str) -> str:
     return plain if _content(plain) else question
 
 
-def newest_relevant(question: str, best: list, recency: dict[str, float], articles: dict[str, dict]) -> str:
+def newest_relevant(question: str, best: list, recency: dict[str, float], articles: dict[str, dict]) -> tuple[str, int]:
     """Of the articles' best readings (`best`, hits on one scale, one per article), the newest
-    article among the relevant ones: within RECENT_MARGIN of the best reading and mentioning
-    every name the question has. Undated articles count as the oldest; the best reading wins
-    ties, and when nothing qualifies."""
+    article among the relevant ones (within RECENT_MARGIN of the best reading and mentioning
+    every name the question has), and how many were relevant. Undated articles count as the
+    oldest; the best reading wins ties, and when nothing qualifies."""
     top = max(h.score for h in best)
     relevant = [
         h for h in best
@@ -141,8 +141,8 @@ def newest_relevant(question: str, best: list, recency: dict[str, float], articl
         and not missing_names(question, h.sentence.text, *(articles.get(h.sentence.article_id, {}).get(f, "") for f in ("title", "text")))
     ]
     if not relevant:
-        return max(best, key=lambda h: h.score).sentence.article_id
-    return max(relevant, key=lambda h: (recency.get(h.sentence.article_id, -1.0), h.score)).sentence.article_id
+        return max(best, key=lambda h: h.score).sentence.article_id, 0
+    return max(relevant, key=lambda h: (recency.get(h.sentence.article_id, -1.0), h.score)).sentence.article_id, len(relevant)
 
 
 def recency_map(articles: dict[str, dict]) -> dict[str, float]:
@@ -188,8 +188,12 @@ def adjust(question: str, hits: list, recency: dict[str, float], depth: int) -> 
     return rescored + tail
 
 
-def stale_note(question: str, article: dict, articles: dict[str, dict]) -> str | None:
-    """For a question about now answered from an old article: "from an article of 12 May 2025"."""
+def stale_note(question: str, article: dict, articles: dict[str, dict], newest_of: int = 0) -> str | None:
+    """What the reply says of time for a question about now: which of several articles it
+    chose ("from the newest of 4 articles about it, of 7 November 2020"), and when that
+    article is much older than the collection's newest ("from an article of 12 May 2025; the
+    newest article is of …"). `newest_of`: how many relevant articles the choice was among
+    (qa.retrieve.Retriever.newest_first), 0 when none was made."""
     if not RECENT_RE.search(question):
         return None
     dates = [str(m.get("published") or "") for m in articles.values()]
@@ -199,6 +203,7 @@ def stale_note(question: str, article: dict, articles: dict[str, dict]) -> str |
         gap = (date.fromisoformat(newest[:10]) - date.fromisoformat(used[:10])).days
     except ValueError:
         return None
+    chosen = f"from the newest of {newest_of} articles about it, of {display(used[:10])}" if newest_of >= 2 else ""
     if gap < STALE_DAYS:
-        return None
-    return f"from an article of {display(used[:10])}; the newest article is of {display(newest[:10])}"
+        return chosen or None
+    return f"{chosen or 'from an article of ' + display(used[:10])}; the newest article is of {display(newest[:10])}"

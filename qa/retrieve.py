@@ -184,12 +184,13 @@ class Retriever:
         best: dict[str, Hit] = {}
         for h in read:
             best.setdefault(h.sentence.article_id, h)
-        chosen = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles)
+        chosen, among = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles)
         inside = self._article_of == chosen
         if allowed is not None:
             inside &= allowed
         first = self.rerank(plain, self.first_stage(plain, self.rerank_depth, qvec, inside), k)
         first = sorted((replace(h, score=h.score + news.LEDE) if h.sentence.index == 0 else h for h in first), key=lambda h: -h.score)
+        first = [replace(h, signals={**h.signals, "newest_of": float(among)}) for h in first]  # for the reply's note
         rest = [h for h in read if h.sentence.article_id != chosen]
         return (news.adjust(query, first, {}, len(first)) + news.adjust(query, rest, {}, len(rest)))[:k]
 

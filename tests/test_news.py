@@ -97,11 +97,11 @@ def test_the_newest_of_the_relevant_articles_answers_a_question_about_now():
     rec = recency_map(articles)
     old, new = _hit("old", "A quake hit Peru.", 10.0, 0), _hit("new", "A quake hit Peru.", 9.0, 1)
     unrelated = _hit("newer", "Fans cheered the team.", 7.0, 2)  # newest, but its reading is far below the best
-    assert newest_relevant("Where did the quake hit?", [old, new, unrelated], rec, articles) == "new"
-    assert newest_relevant("Where did the quake hit?", [old, _hit("new", "A quake hit Peru.", 8.0, 1)], rec, articles) == "old"  # too far below
+    assert newest_relevant("Where did the quake hit?", [old, new, unrelated], rec, articles) == ("new", 2)
+    assert newest_relevant("Where did the quake hit?", [old, _hit("new", "A quake hit Peru.", 8.0, 1)], rec, articles) == ("old", 1)  # too far below
     chile = _hit("newer", "A quake hit Chile.", 9.5, 2)
-    assert newest_relevant("Where did the quake hit?", [old, new, chile], rec, articles) == "newer"
-    assert newest_relevant("Where did the quake hit Peru?", [old, new, chile], rec, articles) == "new"  # the newest never names Peru
+    assert newest_relevant("Where did the quake hit?", [old, new, chile], rec, articles) == ("newer", 3)
+    assert newest_relevant("Where did the quake hit Peru?", [old, new, chile], rec, articles) == ("new", 2)  # the newest never names Peru
 
 
 def test_echoes_and_headings_lose_to_the_answer():
@@ -114,6 +114,12 @@ def test_old_evidence_for_a_question_about_now_is_said():
         "from an article of 1 May 2015; the newest article is of 1 May 2020")
     assert stale_note("Who won the race?", {"published": "2015-05-01"}, ARTICLES) is None
     assert stale_note("Who won the latest race?", {"published": "2020-04-01"}, ARTICLES) is None
+    # which of several articles about it was chosen, and, if long ago, when
+    assert stale_note("Who won the latest race?", {"published": "2020-04-01"}, ARTICLES, newest_of=3) == (
+        "from the newest of 3 articles about it, of 1 April 2020")
+    assert stale_note("Who won the latest race?", {"published": "2015-05-01"}, ARTICLES, newest_of=2) == (
+        "from the newest of 2 articles about it, of 1 May 2015; the newest article is of 1 May 2020")
+    assert stale_note("Who won the latest race?", {"published": "2020-04-01"}, ARTICLES, newest_of=1) is None  # no choice made
 
 
 def test_accents_and_inflections_match_in_bm25(tmp_path: Path):

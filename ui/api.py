@@ -108,7 +108,7 @@ class AnswerOut(BaseModel):
     answer: str
     abstained: bool
     short_answer: str | None
-    note: str | None = Field(description="e.g. 'from an article of 12 May 2025; the newest article is of …'")
+    note: str | None = Field(description="for a question about now: e.g. 'from the newest of 4 articles about it, of 8 August 2020; the newest article is of …'")
     citations: list[CitationOut]
     closest: list[CitationOut] = Field(description="when abstaining: the nearest sentences, not an answer")
     timings_ms: dict[str, float]
