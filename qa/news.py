@@ -7,8 +7,8 @@ Applied to the best `depth` hits, whose scores share one scale (qa.retrieve.Retr
   near-equal candidates the newer wins. A question about now ("this week", "latest",
   "recent", "currently"…) is answered from the newest relevant article (`strip_recency`,
   `newest_relevant`, qa.retrieve.Retriever.newest_first); without a reader it gets a strong
-  nudge instead. When the best evidence for such a question is
-  much older than the newest article, the reply says from when it is (`stale_note`).
+  nudge instead. The reply says which of how many articles it chose and, when that one is
+  much older than the newest article, from when it is (`stale_note`).
 - Echoes. A question-form sentence ("Who won the 2026 Kentucky Derby?"), a heading, a
   byline or a photo credit is demoted as an answer (it stays searchable); a question-form
   sentence that only restates the question is no evidence at all (`echoes`).
@@ -123,7 +123,7 @@ def _words_of(text: str) -> frozenset[str]:
 
 def strip_recency(question: str) -> str:
     """The question without its time words: "Where did the most recent earthquake strike?" ->
-    "Where did earthquake strike?". Time is then judged from the articles' dates, not from
+    "Where did the earthquake strike?". Time is then judged from the articles' dates, not from
     sentences that happen to say "most recent". The question as it was when nothing is left."""
     plain = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", _TIME_WORDS.sub("", question))).strip()
     return plain if _content(plain) else question

@@ -167,9 +167,10 @@ class Retriever:
         `RECENT_ARTICLES` articles are read; the articles whose best reading is within
         `RECENT_MARGIN` of the best one, and that mention what the question names, are the
         relevant ones, and the newest of them answers: its own best sentences come first
-        (reranked within it, its lede favoured by `LEDE`), then the other articles' readings. Without a reader, time is only
-        a boost (news.adjust), as a first-stage score cannot tell an article about the event
-        from one that shares its words.
+        (reranked within it, its lede favoured by `LEDE`), then the other articles' readings.
+        The first hits carry how many articles were relevant ("newest_of"), for the reply's
+        note. Without a reader, time is only a boost (news.adjust), as a first-stage score
+        cannot tell an article about the event from one that shares its words.
         """
         plain = news.strip_recency(query)
         qvec = self.embed_query(plain) if self.mode == Mode.HYBRID else None
