@@ -240,7 +240,7 @@ def resolve(question: str, history: list | tuple = ()) -> str:
         # A part of the subject's name stands for all of it: "Who was Seaver compared to?" in a
         # conversation about Tom Seaver -> "Who was Tom Seaver compared to?".
         parts = [w for w in ctx.topic.split() if len(w) > 2 and w[:1].isupper()]
-        for part in (parts[-1:] + parts[:1]) if parts else []:
+        for part in parts[-1:] + parts[:1]:
             m = re.search(rf"\b{re.escape(part)}\b(?!\s+[A-Z])", out)
             own = re.search(rf"\b{re.escape(part)}\b", question)  # the user's word, not a referent put in above
             if m and own and not re.search(rf"[A-Z][\w'’-]*\s+{re.escape(part)}\b", out):

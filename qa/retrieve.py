@@ -145,10 +145,10 @@ class Retriever:
         n = len(self.index)
         if n == 0 or not query.strip() or (allowed is not None and not allowed.any()):
             return []
+        if self.reranker is not None and self._recency and news.RECENT_RE.search(query):
+            return self.newest_first(query, k, allowed)  # embeds the question without its time words
         if self.mode == "hybrid" and query_vector is None:
             query_vector = self.embed_query(query)
-        if self.reranker is not None and self._recency and news.RECENT_RE.search(query):
-            return self.newest_first(query, k, allowed)
         if self.reranker is None:
             hits = self.first_stage(query, k, query_vector, allowed)
         else:
