@@ -44,7 +44,7 @@ from qa.evaluation.benchmarks import load  # noqa: E402
 from qa.evaluation.reports import machine_description  # noqa: E402
 from qa.index import load_index  # noqa: E402
 from qa.metrics import mrr, recall_at, roc_auc  # noqa: E402
-from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, pair_text, zscore  # noqa: E402
+from qa.rerank import DEFAULT_WEIGHTS, FEATURES, Reranker, features, zscore  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.training.squad import heldout_squad  # noqa: E402
@@ -64,14 +64,13 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     cache = index_dir / f"fusion-cache-v2-{reranker.fingerprint[:12]}-{limit or 'all'}.pkl"  # v2: with answer probabilities
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    retriever = Retriever(index, embedder)
-    titles = {a: m.get("title", "") for a, m in index.articles.items()}
+    retriever = Retriever(index, embedder, reranker=reranker)
     rows = []
     questions = bench.questions[:limit] if limit else bench.questions
     t0 = time.time()
 
     def candidates(q: str, hits: list) -> dict:
-        reading = reranker.read(q, [pair_text(titles[h.sentence.article_id], h.sentence.text) for h in hits])
+        reading = reranker.read(q, [retriever.passage(h.position) for h in hits])
         hits = retriever.with_coverage(q, hits)
         feats = features(q, np.array([h.score for h in hits]), [h.signals for h in hits], [h.sentence.text for h in hits], reading.logits, reading.answer)
         return {

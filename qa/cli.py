@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--questions", type=_positive, metavar="N", help="train on the first N items only (smoke runs; default: all)")
     t.add_argument("--layers", type=int, choices=range(1, 7), metavar="1-6", help="MiniLM layers to keep (default: 6)")
     t.add_argument("--seed", type=int, help="random seed (default: 13)")
+    t.add_argument("--epochs", type=_positive_float, metavar="E", help="planned passes over the training items; sets the learning-rate schedule (default: 1)")
+    t.add_argument("--lr", type=_positive_float, metavar="LR", help="peak learning rate (default: 5e-5)")
+    t.add_argument("--context", type=_whole(0, 64), metavar="WORDS",
+                   help="read each sentence after the first WORDS words of the previous one (0-64; default: 0, sentences alone)")
+    t.add_argument("--max-length", type=_whole(32, 512), metavar="TOKENS", help="tokens per pair, 32-512 (default: 96)")
+    t.add_argument("--init-from", type=Path, metavar="DIR", help="start a new run from the weights of the checkpoint in DIR")
     t.add_argument("--out", type=Path, metavar="DIR", help="where to export model.onnx and reranker.json (default: qa/models/reranker)")
     t.add_argument("--exit", type=int, choices=range(1, 7), metavar="L", dest="export_exit", help="which exit to export: 3 or 6 (default: the deepest)")
     how = t.add_mutually_exclusive_group()
@@ -103,6 +109,31 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number above 0")
+    return value
+
+
+def _whole(low: int, high: int):
+    """An argparse type: a whole number from low to high."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be from {low} to {high}")
+        return value
+
+    return parse
 
 
 def _settings(args: argparse.Namespace):
@@ -273,6 +304,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = {
         "data": args.data, "checkpoint": args.checkpoint, "out": args.out, "questions": args.questions, "layers": args.layers,
         "minutes": args.minutes, "seed": args.seed, "threads": args.threads, "device": args.device, "export_exit": args.export_exit,
+        "epochs": args.epochs, "lr": args.lr, "context": args.context, "max_length": args.max_length, "init_from": args.init_from,
     }
     chosen: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
     config = replace(TrainConfig(), **chosen)

@@ -30,9 +30,26 @@ from qa.settings import Settings
 DEFAULT_FOLDER = Settings.reranker_dir  # one place says where the shipped model lies
 
 
-def pair_text(title: str, sentence: str) -> str:
-    """The second segment the reranker reads, in training and in use: title, then sentence."""
-    return f"{title}: {sentence}" if title else sentence
+CONTEXT_MARK = " | "  # between the previous sentence (context) and the sentence read
+
+
+def pair_text(title: str, sentence: str, before: str = "") -> str:
+    """The second segment the reranker reads, in training and in use: title, then (for a
+    reader trained with context) the previous sentence of the paragraph, then the sentence.
+    The sentence always comes last, so its characters are the segment's tail."""
+    head = f"{title}: " if title else ""
+    if before:
+        head += before + CONTEXT_MARK
+    return head + sentence
+
+
+def clip_context(text: str, words: int) -> str:
+    """The previous sentence as context: its first `words` words (the subject a following
+    "he" or "the site" refers to is usually named early), "…" marking a cut."""
+    parts = text.split()
+    if words <= 0:
+        return ""
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
 class RerankerProblem(ModelProblem):
@@ -110,6 +127,7 @@ class Reranker:
             card = json.loads(card_path.read_text(encoding="utf-8"))
             model_file = folder / card["model"]
             expected = card["sha256"]
+            context_words = max(0, int(card.get("context_words", 0)))
         except (ValueError, KeyError, TypeError, RecursionError):
             raise RerankerProblem(f"{card_path} is damaged; restore it with `git checkout -- {shown}`") from None
         if not model_file.is_file() or sha256_file(model_file) != expected:
@@ -127,6 +145,7 @@ class Reranker:
 
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self.max_length = int(card.get("max_length", 96))
+        self._context_words = context_words
         self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
         self.tokenizer.no_padding()
@@ -136,6 +155,12 @@ class Reranker:
         self.outputs = [o.name for o in self.session.get_outputs()]
         self._loaded = True
         return self
+
+    @property
+    def context_words(self) -> int:
+        """Words of the previous sentence the model reads before each sentence (card
+        "context_words"); 0 for a reader of sentences alone."""
+        return self.warm_up()._context_words
 
     @property
     def reads_answers(self) -> bool:

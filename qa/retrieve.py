@@ -25,7 +25,7 @@ from qa import news
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.index import Index
-from qa.rerank import Reranker, features, fuse, pair_text, zscore
+from qa.rerank import Reranker, clip_context, features, fuse, pair_text, zscore
 from qa.sentences import Sentence
 from qa.settings import Mode, Settings
 
@@ -226,6 +226,15 @@ class Retriever:
         )
         return ([first, extra] + [h for h in hits[1:] if h.position != best.position])[:k]
 
+    def passage(self, row: int) -> str:
+        """What the reranker reads for the sentence in `row`: its article's title, the previous
+        sentence of its paragraph when the reader was trained with that context, the sentence."""
+        sentence = self.index.sentences[row]
+        title = _topic(self.index.articles.get(sentence.article_id, {}))
+        words = self.reranker.context_words if self.reranker is not None else 0
+        before = clip_context(self.index.sentences[self._prev[row]].text, words) if words and self._prev[row] >= 0 else ""
+        return pair_text(title, sentence.text, before)
+
     def rerank(self, query: str, hits: list[Hit], k: int, depth: int | None = None) -> list[Hit]:
         """Rescores the best `depth` (default `rerank_depth`) hits with the cross-encoder;
         returns the best k."""
@@ -234,8 +243,7 @@ class Retriever:
         reranker = self.reranker
         if not top or reranker is None:
             return hits[:k]
-        titles = [_topic(self.index.articles.get(h.sentence.article_id, {})) for h in top]
-        passages = [pair_text(t, h.sentence.text) for t, h in zip(titles, top)]
+        passages = [self.passage(h.position) for h in top]
         reading = reranker.read(query, passages)
         logits = reading.logits
         feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits, reading.answer)

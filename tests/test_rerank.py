@@ -13,7 +13,7 @@ import pytest
 from qa import answer_type
 from qa.cli import main
 from qa.index import load_index
-from qa.rerank import DEFAULT_FOLDER, FEATURES, Reading, Reranker, RerankerProblem, features, fuse, pair_text
+from qa.rerank import CONTEXT_MARK, DEFAULT_FOLDER, FEATURES, Reading, Reranker, RerankerProblem, clip_context, features, fuse, pair_text
 from qa.retrieve import Retriever
 
 # --- features and fusion -------------------------------------------------------------
@@ -65,8 +65,9 @@ class _FavoursMarch:
 
     weights = {"rerank": 1.0}
 
-    def __init__(self) -> None:
+    def __init__(self, context_words: int = 0) -> None:
         self.seen: list[list[str]] = []
+        self.context_words = context_words
 
     def scores(self, question: str, passages: list[str]) -> np.ndarray:
         self.seen.append(passages)
@@ -89,6 +90,29 @@ def test_retriever_reorders_the_first_stage_by_the_reranker(tiny_index: Path, fa
     assert any(not m["title"] for m in index.articles.values())  # the fallback is exercised
     expected = {pair_text(topic[x.article_id], x.text) for x in index.sentences}
     assert fake.seen[0] and set(fake.seen[0]) <= expected
+
+
+def test_a_reader_trained_with_context_reads_each_sentence_after_its_predecessor(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    fake = _FavoursMarch(context_words=2)
+    retriever = Retriever(index, fake_embedder, reranker=fake, rerank_depth=len(index.sentences))
+    retriever.search("comet", k=3)
+    sents = index.sentences
+    topic = {a: m["title"] or " ".join(m["text"].split()[:8]) for a, m in index.articles.items()}
+    expected = set()
+    for i, x in enumerate(sents):
+        prev = sents[i - 1] if i and sents[i - 1].article_id == x.article_id and sents[i - 1].paragraph == x.paragraph else None
+        expected.add(pair_text(topic[x.article_id], x.text, clip_context(prev.text, 2) if prev else ""))
+    assert fake.seen[0] and set(fake.seen[0]) <= expected
+    assert any(CONTEXT_MARK in p for p in fake.seen[0])  # some sentence had a predecessor, read first
+
+
+def test_pair_text_and_context_clipping():
+    assert pair_text("Bridges", "It reopened.", "The old bridge closed …") == f"Bridges: The old bridge closed …{CONTEXT_MARK}It reopened."
+    assert pair_text("", "It reopened.", "Before.") == f"Before.{CONTEXT_MARK}It reopened."
+    assert clip_context("one two three four", 2) == "one two …"
+    assert clip_context("one two", 2) == "one two"
+    assert clip_context("one two", 0) == ""
 
 
 def test_reranker_reads_only_depth_candidates(tiny_index: Path, fake_embedder):
@@ -226,6 +250,15 @@ def test_missing_or_damaged_card_says_how_to_restore(shipped_copy: Path):
         Reranker(shipped_copy).warm_up()
 
 
+def test_a_card_with_a_bad_context_setting_is_damaged(shipped_copy: Path):
+    card_path = shipped_copy / "reranker.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["context_words"] = "the previous sentence"
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(RerankerProblem, match="damaged"):
+        Reranker(shipped_copy).warm_up()
+
+
 def test_unknown_fusion_feature_is_refused(shipped_copy: Path):
     card_path = shipped_copy / "reranker.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
@@ -275,6 +308,7 @@ class _ReadsStorms:
     """Stands in for the reader: a sentence about a storm reads 10, anything else 0."""
 
     weights = {"rerank": 1.0}
+    context_words = 0
 
     def __init__(self) -> None:
         self.questions: list[str] = []

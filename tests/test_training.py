@@ -111,6 +111,53 @@ def test_groups_put_the_gold_sentence_first_and_never_use_the_answer_as_a_negati
 
 
 @pytest.mark.model
+def test_groups_with_context_read_the_previous_sentence_and_keep_the_span_on_the_answer(tiny_data: Path):
+    from qa.embed import MiniLMEmbedder
+    from qa.rerank import CONTEXT_MARK
+    from qa.training.items import ANSWERABLE, GroupMaker
+    from qa.training.squad import load_corpus, mine
+
+    corpus = load_corpus(tiny_data)
+    mined = mine(corpus, tiny_data.parent / "mined.jsonl.gz", tiny_data.parent / "cache", MiniLMEmbedder(), log=lambda _: None)
+    maker = GroupMaker(corpus, mined, size=4, seed=3, context=3)
+    n = next(i for i, q in enumerate(corpus.questions) if q.question == "Who built the harbour?")
+    g = maker.make(n, ANSWERABLE)
+    assert g is not None
+    # "It was built by the city council." is read after the first 3 words of its predecessor.
+    assert g.texts[0] == f"Harbour: The harbour opened …{CONTEXT_MARK}It was built by the city council."
+    assert g.texts[0][g.span[0] : g.span[1]] == "the city council"
+    first = next(i for i, q in enumerate(corpus.questions) if q.question == "When did the harbour open?")
+    g = maker.make(first, ANSWERABLE)
+    assert g is not None and g.texts[0] == "Harbour: The harbour opened in 1901."  # a paragraph's first sentence has no context
+
+
+@pytest.mark.model
+def test_a_new_run_can_start_from_another_runs_weights_with_context(tiny_data: Path, capsys):
+    from qa.rerank import Reranker
+
+    base = tiny_data.parent / "base"
+    common = ["--data", str(tiny_data), "--layers", "2", "--questions", "4"]
+    assert main(["train", *common, "--checkpoint", str(base), "--out", str(tiny_data.parent / "m0")]) == 0
+    out = tiny_data.parent / "m1"
+    ctx = tiny_data.parent / "ctx"
+    assert main(["train", *common, "--checkpoint", str(ctx), "--out", str(out), "--init-from", str(base), "--context", "8",
+                 "--max-length", "64", "--lr", "1e-5"]) == 0
+    capsys.readouterr()
+    state = json.loads((ctx / "state.json").read_text(encoding="utf-8"))
+    assert state["config"]["init_from"] == str(base) and state["config"]["context"] == 8 and state["config"]["lr"] == 1e-5
+    assert (ctx / "mined.jsonl.gz").is_file()  # the base run's mining, reused
+    card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
+    assert card["context_words"] == 8 and card["max_length"] == 64
+    assert Reranker(out).context_words == 8
+    # --resume keeps the run's context: changing it is refused in one line.
+    assert main(["train", *common, "--checkpoint", str(ctx), "--resume", "--context", "4"]) == 2
+    assert "context" in capsys.readouterr().err
+    # A folder without a checkpoint cannot seed a run.
+    assert main(["train", *common, "--checkpoint", str(tiny_data.parent / "c2"), "--init-from", str(tiny_data)]) == 2
+    assert "--init-from" in capsys.readouterr().err
+
+
+@pytest.mark.model
 def test_train_checkpoints_resumes_and_exports(tiny_data: Path, capsys):
     from qa.rerank import Reranker
 
@@ -183,7 +230,8 @@ def test_resume_without_a_checkpoint_is_one_line(tmp_path: Path, capsys):
     assert "nothing to resume" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"], ["--device", "tpu"], ["--export", "--export-only"]])
+@pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"], ["--device", "tpu"], ["--export", "--export-only"],
+                                  ["--context", "65"], ["--context", "-1"], ["--lr", "0"], ["--epochs", "inf"], ["--max-length", "8"]])
 def test_train_rejects_bad_flags(flag: list[str], capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", *flag])

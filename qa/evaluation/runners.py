@@ -162,13 +162,12 @@ class QaMethod:
         self._twin_maker = TwinMaker(retriever.index, articles) if abstention_check else None
         self.removed_probs: list[tuple[float, float]] = []  # answer probability: article in, article removed
         self.spans: list[dict] = []  # per question: the short answer shown and the candidates it was chosen from
+        self._rows: dict[Key, int] | None = None  # index row of each sentence, made when first needed
 
     def _spans(self, q: BenchQuestion, ans, hits: list) -> None:
         """What the short answer could have been: the reader's span in the best quoted sentence
         (and its probability), the answer-type span, and the reader's span in the gold sentence."""
         from qa.answer_type import short_answer
-        from qa.rerank import pair_text
-        from qa.retrieve import _topic
 
         cited = {(c.article_id, c.sentence_index) for c in ans.citations}
         top = next((h for h in hits if (h.sentence.article_id, h.sentence.index) in cited), None)
@@ -180,7 +179,9 @@ class QaMethod:
         reranker = self.retriever.reranker
         if gold is not None and reranker is not None and reranker.reads_answers:
             sentence = self.text_of[gold]
-            passage = pair_text(_topic(self.articles.get(gold[0], {})), sentence)
+            if self._rows is None:
+                self._rows = {(x.article_id, x.index): i for i, x in enumerate(self.retriever.index.sentences)}
+            passage = self.retriever.passage(self._rows[gold])
             span = reranker.read(q.question, [passage]).spans[0]
             offset = len(passage) - len(sentence)
             record["gold_given"] = sentence[max(0, span[0] - offset) : max(0, span[1] - offset)] if span else ""

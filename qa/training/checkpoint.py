@@ -36,21 +36,36 @@ def read_state(folder: Path) -> dict | None:
         raise QAError(f"{path} is damaged; restore it with `git checkout -- {folder}`") from None
 
 
-def load(folder: Path, named: list, opt, state: dict, device: str) -> None:
-    """Trainable weights, the optimiser's moments and torch's RNG, from `folder`."""
+def _torch_load(path: Path, folder: Path):
     import torch
 
+    if not path.is_file():
+        raise QAError(f"no checkpoint in {folder}: {path.name} is missing")
     try:
-        weights = torch.load(folder / "weights.pt", map_location="cpu")
-        moments = torch.load(folder / "optimizer.pt", map_location="cpu")
+        return torch.load(path, map_location="cpu")
     except (OSError, RuntimeError, EOFError) as e:
         raise QAError(f"checkpoint in {folder} is damaged ({type(e).__name__}); restore it with `git checkout -- {folder}`") from None
+
+
+def load_weights(folder: Path, named: list) -> None:
+    """The trainable weights alone, from `folder` (a new run that starts from another's model)."""
+    import torch
+
+    weights = _torch_load(folder / "weights.pt", folder)
     missing = [n for n, _ in named if n not in weights]
     if missing:
         raise QAError(f"checkpoint in {folder} lacks {missing[0]}; it was written by another model shape")
     with torch.no_grad():
         for n, p in named:
             p.copy_(weights[n].to(p.dtype))
+
+
+def load(folder: Path, named: list, opt, state: dict, device: str) -> None:
+    """Trainable weights, the optimiser's moments and torch's RNG, from `folder`."""
+    import torch
+
+    load_weights(folder, named)
+    moments = _torch_load(folder / "optimizer.pt", folder)
     for n, p in named:
         if n in moments["exp_avg"]:
             opt.state[p] = {

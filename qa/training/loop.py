@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -51,6 +52,8 @@ class TrainConfig:
     lr: float = 5e-5
     warmup_steps: int = 300
     max_length: int = 96
+    context: int = 0  # words of each sentence's predecessor read before it (qa.rerank.pair_text); 0: none
+    init_from: str = ""  # a new run starts from this checkpoint's weights (not its optimiser or plan)
     seed: int = 13
     threads: int = 2
     device: str = "auto"
@@ -63,7 +66,7 @@ class TrainConfig:
 
 
 # Settings that must not change across a resumed run (they define the model or its plan).
-FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "seed")
+FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "context", "init_from", "seed")
 
 
 def _device(name: str) -> str:
@@ -122,13 +125,20 @@ class Trainer:
         mined_path = self.folder / "mined.jsonl.gz"
         if state is None and (self.folder / "state.json").exists():
             raise QAError(f"{self.folder} holds a run already; pass --resume to continue it, or another --checkpoint")
+        if state is None and config.init_from:
+            source = Path(config.init_from)
+            if not (source / "weights.pt").is_file():
+                raise QAError(f"--init-from {source}: no checkpoint there (weights.pt is missing)")
+            if (source / mined_path.name).is_file() and not mined_path.is_file():  # the same mining serves both runs
+                self.folder.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / mined_path.name, mined_path)
         self.mined = mine(self.corpus, mined_path, Path(".cache/train-mining"), MiniLMEmbedder(), log=log)
         self.items = plan(self.corpus, config.seed)
         if config.questions:
             self.items = self.items[: config.questions]
         planned = int(len(self.items) * config.epochs) if not config.questions else len(self.items)
         self.total_steps = max(1, math.ceil(planned / config.batch))
-        self.maker = GroupMaker(self.corpus, self.mined, config.group, config.seed)
+        self.maker = GroupMaker(self.corpus, self.mined, config.group, config.seed, config.context)
         self.tokenizer_folder, self.tokenizer, self.model = build(config.layers, config.exits)
         self.model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
         self.model.to(self.device)
@@ -141,6 +151,8 @@ class Trainer:
         self.state["config"] = _jsonable(asdict(config))
         if state is not None:
             self._load_weights()
+        elif config.init_from:
+            checkpoint.load_weights(Path(config.init_from), self.named)
         log(f"{len(self.items)} training items ({len(self.corpus.questions)} questions, {len(self.corpus.validation)} held-out articles); "
             f"step {self.state['step']}/{self.total_steps} on {self.device}; ready in {time.time() - t0:.0f} s")
 
@@ -333,7 +345,8 @@ class Trainer:
         history["loss_curve"] = self.state["loss_curve"][-1:]
         history["val_curve"] = self.state["val_curve"]
         self.model.eval()
-        return export(self.model.to("cpu"), self.tokenizer, Path(self.config.out), self.config.export_exit, self.config.max_length, history)
+        return export(self.model.to("cpu"), self.tokenizer, Path(self.config.out), self.config.export_exit, self.config.max_length, history,
+                      self.config.context)
 
 
 def _jsonable(value):
