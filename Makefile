@@ -67,11 +67,12 @@ eval-reports: setup-test build
 	$(BIN)/qa eval --index indexes/seed-wikinews --report eval/reports/seed-wikinews.md
 	$(BIN)/qa eval --index indexes/seed-wikinews --questions eval/questions/conversations.jsonl --report eval/reports/conversations.md
 	$(BIN)/qa eval --index indexes/seed-wikinews --questions eval/questions/recurring.jsonl --report eval/reports/recurring.md
+	$(BIN)/qa eval --index indexes/seed-wikinews --questions eval/questions/news-dev.jsonl --report eval/reports/news-dev.md
 	$(BIN)/qa eval --benchmark squad --data $(SQUAD) --compare --report eval/reports/squad.md
 	$(BIN)/qa eval --benchmark hotpot --data $(HOTPOT) --compare --report eval/reports/hotpot.md
 	$(BIN)/qa eval --benchmark canard --data $(CANARD) --report eval/reports/canard.md
 	$(BIN)/python -m qa.evaluation.reports --readme README.md eval/reports/seed.md eval/reports/seed-wikinews.md \
-	    eval/reports/conversations.md eval/reports/recurring.md eval/reports/squad.md eval/reports/hotpot.md eval/reports/canard.md
+	    eval/reports/conversations.md eval/reports/recurring.md eval/reports/news-dev.md eval/reports/squad.md eval/reports/hotpot.md eval/reports/canard.md
 
 # The README's screenshot and one of each view (docs/screenshot*.png), from the real page in Chromium.
 screenshots: setup-test
