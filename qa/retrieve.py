@@ -94,6 +94,7 @@ class Retriever:
         reranker: Reranker | None = None,
         rerank_depth: int = Settings.rerank_depth,
         hop_depth: int = 0,
+        follow_depth: int = Settings.follow_depth,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -103,6 +104,7 @@ class Retriever:
         self.reranker = reranker if rerank_depth > 0 else None
         self.rerank_depth = rerank_depth
         self.hop_depth = hop_depth
+        self.follow_depth = follow_depth
         self._prev, self._next = self._neighbour_rows(index.sentences)
         self._recency = news.recency_map(index.articles)
         self._article_of = np.array([s.article_id for s in index.sentences], dtype=object)
@@ -152,11 +154,33 @@ class Retriever:
         if self.reranker is None:
             hits = self.first_stage(query, k, query_vector, allowed)
         else:
-            hits = self.rerank(query, self.first_stage(query, max(k, self.rerank_depth), query_vector, allowed), k)
+            pool, read = self.reading_pool(query, max(k, self.rerank_depth), query_vector, allowed)
+            hits = self.rerank(query, pool, k, depth=read)
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.
         return news.adjust(query, hits, self._recency, self.rerank_depth if self.reranker is not None else k)
+
+    def reading_pool(self, query: str, k: int, query_vector: np.ndarray | None, allowed: np.ndarray | None) -> tuple[list[Hit], int]:
+        """The first stage's best k hits arranged for the reader, and how many of them it reads:
+        the best `rerank_depth`, then the next sentence of each of the best `follow_depth`
+        (same paragraph, not already read), with its own first-stage score and signals. A
+        sentence that answers without naming its subject ("The 22-mile journey took 22
+        minutes") follows the one that names it, and the first stage ranks it far down; the
+        reader sees it beside its article's title (and, if trained so, after its predecessor)."""
+        if not self.follow_depth:
+            return self.first_stage(query, k, query_vector, allowed), self.rerank_depth
+        wide = self.first_stage(query, 10**6, query_vector, allowed)
+        read = wide[: self.rerank_depth]
+        taken = {h.position for h in read}
+        by_row = {h.position: h for h in wide}
+        for h in wide[: self.follow_depth]:
+            nxt = int(self._next[h.position])
+            if nxt >= 0 and nxt not in taken and nxt in by_row:
+                read.append(by_row[nxt])
+                taken.add(nxt)
+        rest = [h for h in wide if h.position not in taken][: max(0, k - len(read))]
+        return read + rest, len(read)
 
     def newest_first(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         """A question about now ("Where did the latest earthquake strike?") in a dated collection.

@@ -50,6 +50,7 @@ class Assistant:
         return Retriever(
             index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights,
             reranker=self._reranker, rerank_depth=self.settings.rerank_depth, hop_depth=self.settings.hop_depth,
+            follow_depth=self.settings.follow_depth,
         )
 
     def retriever(self) -> Retriever:

@@ -65,6 +65,10 @@ class Settings:
     rerank_depth: int = 6
     # Second hop (Retriever.second_hop): candidates reranked for question + best hit; 0 = off.
     hop_depth: int = 0
+    # The sentence after each of the first stage's best `follow_depth` hits is read too
+    # (Retriever.search): "The 22-mile journey took 22 minutes" names neither Zapata nor the
+    # Channel, so the first stage ranks it far down, after the sentence that names them.
+    follow_depth: int = 0
     reranker_dir: Path = PACKAGE_DIR / "models" / "reranker"  # model.onnx + reranker.json
     max_citations: int = 3
     # The reply abstains when evidence strength (cosine + coverage_weight x query-term
@@ -126,7 +130,7 @@ class Settings:
 
 # Lower bounds of the numeric settings (checked in __post_init__).
 _AT_LEAST = {
-    "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "max_citations": 1,
+    "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "follow_depth": 0, "max_citations": 1,
     "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1, "answer_prob_weight": 0,
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}

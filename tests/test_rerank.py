@@ -107,6 +107,23 @@ def test_a_reader_trained_with_context_reads_each_sentence_after_its_predecessor
     assert any(CONTEXT_MARK in p for p in fake.seen[0])  # some sentence had a predecessor, read first
 
 
+def test_follow_depth_reads_the_sentence_after_each_best_first_stage_hit(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    plain = Retriever(index, fake_embedder)
+    first = plain.first_stage("comet", 10**6)
+    successor = plain._next[first[0].position]
+    assert successor >= 0  # the best hit has a next sentence in its paragraph: the case under test
+    fake = _FavoursMarch()
+    retriever = Retriever(index, fake_embedder, reranker=fake, rerank_depth=1, follow_depth=1)
+    hits = retriever.search("comet", k=5)
+    assert fake.seen[0] == [retriever.passage(first[0].position), retriever.passage(int(successor))]
+    assert len({h.position for h in hits}) == len(hits) == 5  # no sentence twice
+    # Without follow_depth the reader reads only the first stage's best.
+    fake2 = _FavoursMarch()
+    Retriever(index, fake_embedder, reranker=fake2, rerank_depth=1).search("comet", k=5)
+    assert fake2.seen[0] == [retriever.passage(first[0].position)]
+
+
 def test_pair_text_and_context_clipping():
     assert pair_text("Bridges", "It reopened.", "The old bridge closed …") == f"Bridges: The old bridge closed …{CONTEXT_MARK}It reopened."
     assert pair_text("", "It reopened.", "Before.") == f"Before.{CONTEXT_MARK}It reopened."

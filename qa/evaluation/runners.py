@@ -295,7 +295,8 @@ def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, sett
         "hybrid": lambda: RetrieverMethod(Retriever(index, embedder, **common), text_of),
         "qa": lambda: QaMethod(
             Retriever(index, embedder, **common, reranker=Reranker(settings.reranker_dir).warm_up() if settings.rerank_depth > 0 else None,
-                      rerank_depth=settings.rerank_depth, hop_depth=settings.hop_depth),
+                      rerank_depth=settings.rerank_depth, hop_depth=settings.hop_depth,
+                      follow_depth=settings.follow_depth),
             index.articles, settings, text_of, abstention_check=bench.name == "squad",
         ),
         "naive-llama-index": lambda: NaiveMethod(NaiveLlamaIndex(bench.articles, embedder), text_of),
