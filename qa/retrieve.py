@@ -170,7 +170,7 @@ class Retriever:
         reader sees it beside its article's title (and, if trained so, after its predecessor)."""
         if not self.follow_depth:
             return self.first_stage(query, k, query_vector, allowed), self.rerank_depth
-        wide = self.first_stage(query, 10**6, query_vector, allowed)
+        wide = self.first_stage(query, max(k, self.candidates), query_vector, allowed)  # as many as one signal's candidates
         read = wide[: self.rerank_depth]
         taken = {h.position for h in read}
         by_row = {h.position: h for h in wide}
