@@ -95,6 +95,18 @@ def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
     assert units(0) == [0]
 
 
+def test_a_question_form_sentence_is_never_evidence():
+    from qa.answer import admissible
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    texts = ["What share of the vote do you expect to receive in the election?", "Polls give the party 12 percent of the vote."]
+    hits = [Hit(Sentence("a", i, 0, 0, len(t), t), 2.0 - i, i, {}) for i, t in enumerate(texts)]
+    articles = {"a": {"title": "Interview", "text": " ".join(texts)}}
+    assert [h.position for h in admissible("What share of the vote does the party expect?", hits, articles)] == [1]
+    assert admissible("What share of the vote does the party expect?", hits[:1], articles) == []
+
+
 def test_the_short_answer_is_the_readers_span_when_it_is_confident_else_the_wanted_kind():
     from qa.answer import short_answer
     from qa.retrieve import Hit
