@@ -309,8 +309,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     chosen: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
     config = replace(TrainConfig(), **chosen)
     trainer = Trainer(config, resume=args.resume or args.export_only, log=lambda line: print(line, file=sys.stderr, flush=True))
-    done = False if args.export_only else trainer.run()
     st = trainer.state
+    if st["step"] >= trainer.total_steps and not (args.export or args.export_only):
+        # A finished run is not exported again: that would silently replace the shipped reader.
+        print(f"the run in {trainer.config.checkpoint} is complete (step {st['step']}/{trainer.total_steps}); export it with "
+              "`qa train --export-only --out DIR`, or start a new run from it with `--init-from` and another --checkpoint")
+        return 0
+    done = False if args.export_only else trainer.run()
     if done or args.export or args.export_only:
         card = trainer.export()
         print(f"reader written to {trainer.config.out}/{card['model']} (sha256 {card['sha256'][:12]}…, exit {card['layers']}, "

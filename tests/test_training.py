@@ -181,6 +181,11 @@ def test_train_checkpoints_resumes_and_exports(tiny_data: Path, capsys):
     assert [p["step"] for p in state["loss_curve"]] == [1, 2]
     card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
     assert card["format"] == 2 and card["layers"] == 2 and card["training"]["step"] == 2
+    # Resuming a finished run trains nothing and does not export over the model again.
+    before = (out / "model.onnx").stat().st_mtime_ns
+    assert main(["train", *common, "--resume"]) == 0
+    assert "is complete" in capsys.readouterr().out
+    assert (out / "model.onnx").stat().st_mtime_ns == before
     r = Reranker(out).warm_up()  # loads, and its checksum holds
     reading = r.read("When did the harbour open?", ["Harbour: The harbour opened in 1901.", "Bridge: It carries six lanes."])
     assert reading.logits.shape == (2,) and np.isfinite(reading.logits).all()
