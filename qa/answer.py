@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from qa import answer_type, news
 from qa.documents import page_of
 from qa.errors import QAError
+from qa.filters import Filters
 from qa.query import resolve, retrieval_query, turns_from
-from qa.retrieve import Filters, Hit, Retriever
+from qa.retrieve import Hit, Retriever
 from qa.sentences import Sentence
 from qa.settings import Settings
 

@@ -272,7 +272,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     check_question(args.question, settings)  # fail fast, before loading the model
-    from qa.retrieve import Filters
+    from qa.filters import Filters
 
     filters = Filters(tuple(args.source), args.since or "", args.until or "", tuple(args.article))
     ans = Assistant(settings).ask(args.question, history=_history(args.history), filters=filters)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from qa.answer import Answer, answer
 from qa.embed import Embedder, MiniLMEmbedder
+from qa.filters import Filters
 from qa.index import Index, current_version_path, load_index
 from qa.rerank import Reranker
-from qa.retrieve import Filters, FusionWeights, Retriever
+from qa.retrieve import FusionWeights, Retriever
 from qa.settings import Settings
 
 

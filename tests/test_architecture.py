@@ -24,6 +24,7 @@ STAGES = [
     {"qa.embed", "qa.minilm_onnx"},
     {"qa.backends", "qa.store"},
     {"qa.build", "qa.index"},
+    {"qa.filters"},
     {"qa.answer_type", "qa.rerank", "qa.news"},
     {"qa.retrieve"},
     {"qa.query"},

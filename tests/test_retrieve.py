@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QAError
+from qa.filters import Filters
 from qa.index import load_index
-from qa.retrieve import Filters, FusionWeights, Retriever
+from qa.retrieve import FusionWeights, Retriever
 from qa.settings import Mode
 
 

@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from qa.errors import QAError
-from qa.retrieve import Filters
+from qa.filters import Filters
 from qa.service import Assistant
 
 MAX_BODY_BYTES = 64 * 1024  # a 2,000-character question with a long conversation fits

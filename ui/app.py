@@ -23,8 +23,8 @@ from pathlib import Path
 from qa import collection
 from qa.articles import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
+from qa.filters import Filters
 from qa.query import suggest_questions
-from qa.retrieve import Filters
 from qa.service import Assistant
 from qa_ui.render import CSS, HEAD, conversation_markdown, conversation_turns, md_escape, reply_html, sources_html, stack_panels, user_turns
 
