@@ -264,11 +264,12 @@ def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[H
     # A question asks and tells nothing: no question-form sentence is evidence (an interview's
     # "what share of the vote do you expect?" does not answer a question about polls), though
     # it stays searchable and may be shown among the closest sentences. A sentence whose
-    # article never mentions what the question names does not answer it. A question naming several things may be answered by
-    # several articles, each naming some ("Which band, Letters to Cleo or Screaming Trees, had
-    # more members?"): a sentence whose article names part of them counts when the candidates'
-    # articles together name them all, or when an admitted sentence names its article (the
-    # second step of "the director of Big Stone Gap is based where?").
+    # article never mentions what the question names does not answer it. A question naming
+    # several things may be answered by several articles, each naming some ("Which band,
+    # Letters to Cleo or Screaming Trees, had more members?"): a sentence whose article names
+    # part of them counts when the candidates' articles together name them all, or when an
+    # admitted sentence names its article (the second step of "the director of Big Stone Gap
+    # is based where?").
     plain = [h for h in hits if news.sentence_kind(h.sentence.text) != "question"]
     missing = {h.position: news.missing_names(query, h.sentence.text, *_context(h, articles)) for h in plain}
     names = set(news.question_names(query))

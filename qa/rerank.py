@@ -46,9 +46,9 @@ def pair_text(title: str, sentence: str, before: str = "") -> str:
 def clip_context(text: str, words: int) -> str:
     """The previous sentence as context: its first `words` words (the subject a following
     "he" or "the site" refers to is usually named early), "…" marking a cut."""
-    parts = text.split()
     if words <= 0:
         return ""
+    parts = text.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
