@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--context", type=_whole(0, 64), metavar="WORDS",
                    help="read each sentence after the first WORDS words of the previous one (0-64; default: 0, sentences alone)")
     t.add_argument("--max-length", type=_whole(32, 512), metavar="TOKENS", help="tokens per pair, 32-512 (default: 96)")
-    t.add_argument("--init-from", type=Path, metavar="DIR", help="start a new run from the weights of the checkpoint in DIR")
+    t.add_argument("--init-from", type=Path, metavar="DIR", help="start a new run from the weights of the checkpoint in DIR, reading on from where that run stopped in the item order")
     t.add_argument("--out", type=Path, metavar="DIR", help="where to export model.onnx and reranker.json (default: qa/models/reranker)")
     t.add_argument("--exit", type=int, choices=range(1, 7), metavar="L", dest="export_exit", help="which exit to export: 3 or 6 (default: the deepest)")
     how = t.add_mutually_exclusive_group()

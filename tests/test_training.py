@@ -145,6 +145,10 @@ def test_a_new_run_can_start_from_another_runs_weights_with_context(tiny_data: P
     capsys.readouterr()
     state = json.loads((ctx / "state.json").read_text(encoding="utf-8"))
     assert state["config"]["init_from"] == str(base) and state["config"]["context"] == 8 and state["config"]["lr"] == 1e-5
+    # It reads on from where the base run stopped in the item order, not its first items again.
+    base_state = json.loads((base / "state.json").read_text(encoding="utf-8"))
+    assert base_state["position"] > 0 and state["start_position"] == base_state["position"]
+    assert state["position"] == base_state["position"] + state["questions_seen"] + state["perturbed_seen"] + state["skipped"]
     assert (ctx / "mined.jsonl.gz").is_file()  # the base run's mining, reused
     card = json.loads((out / "reranker.json").read_text(encoding="utf-8"))
     assert card["context_words"] == 8 and card["max_length"] == 64

@@ -144,10 +144,12 @@ class Trainer:
         self.model.to(self.device)
         self.named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW([p for _, p in self.named], lr=config.lr, weight_decay=0.01)
+        start = 0 if state is not None else self._start_position(config)
         self.state = state or {
-            "format": 1, "step": 0, "position": 0, "questions_seen": 0, "perturbed_seen": 0, "skipped": 0,
-            "wall_seconds": 0.0, "sessions": [], "loss_curve": [], "val_curve": [],
+            "format": 1, "step": 0, "position": start, "start_position": start, "questions_seen": 0, "perturbed_seen": 0,
+            "skipped": 0, "wall_seconds": 0.0, "sessions": [], "loss_curve": [], "val_curve": [],
         }
+        self.state.setdefault("start_position", 0)  # runs saved before it was recorded all started at 0
         self.state["config"] = _jsonable(asdict(config))
         if state is not None:
             self._load_weights()
@@ -155,6 +157,17 @@ class Trainer:
             checkpoint.load_weights(Path(config.init_from), self.named)
         log(f"{len(self.items)} training items ({len(self.corpus.questions)} questions, {len(self.corpus.validation)} held-out articles); "
             f"step {self.state['step']}/{self.total_steps} on {self.device}; ready in {time.time() - t0:.0f} s")
+
+    @staticmethod
+    def _start_position(config: TrainConfig) -> int:
+        """Where a new run starts in the fixed item order: where its --init-from run stopped, so
+        that a run continued from another's weights reads the items that one had not reached."""
+        if not config.init_from:
+            return 0
+        source = checkpoint.read_state(Path(config.init_from))
+        if source is None or source.get("config", {}).get("seed") != config.seed:
+            return 0  # another order: its position means nothing here
+        return int(source.get("position", 0))
 
     # --------------------------------------------------------------------- checkpoint
 
@@ -339,7 +352,7 @@ class Trainer:
     def export(self) -> dict:
         from qa.training.export import export
 
-        history = {k: self.state[k] for k in ("step", "position", "questions_seen", "perturbed_seen", "wall_seconds", "sessions")}
+        history = {k: self.state[k] for k in ("step", "position", "start_position", "questions_seen", "perturbed_seen", "wall_seconds", "sessions")}
         history["total_steps"] = self.total_steps
         history["config"] = self.state["config"]
         history["loss_curve"] = self.state["loss_curve"][-1:]
