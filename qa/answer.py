@@ -259,6 +259,22 @@ def compose(
     return Answer(question, text, citations, False, query=query, short_answer=short_answer(query, chosen, settings), note=note)
 
 
+# "What else did he say?", "Which other countries sent troops?": the user has read the
+# earlier replies and asks past them.
+_PAST_EARLIER = re.compile(r"\b(?:else|others?|another|besides|apart from|aside from|in addition to)\b", re.IGNORECASE)
+
+
+def past_earlier(question: str, hits: list[Hit], turns: list) -> list[Hit]:
+    """For a question that asks past the earlier replies ("What else did he say?"), the hits
+    those replies quoted go after the rest: quoting the same sentence again would answer
+    nothing new. They stay (last), so a conversation that has nothing more still finds them."""
+    said = [t.answer for t in turns if t.answer]
+    if not said or not _PAST_EARLIER.search(question):
+        return hits
+    fresh = [h for h in hits if not any(h.sentence.text in a for a in said)]
+    return fresh + [h for h in hits if h not in fresh]
+
+
 def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[Hit]:
     """The hits that may count as evidence, in order."""
     # A question asks and tells nothing: no question-form sentence is evidence (an interview's
@@ -346,7 +362,7 @@ def answer(
     qvec = retriever.embed_query(search_text) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
     allowed = filters.mask(retriever.index) if filters else None
-    hits = retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec, allowed=allowed)
+    hits = past_earlier(question, retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec, allowed=allowed), turns)
     hits = retriever.with_coverage(understood, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
     result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25",

@@ -50,6 +50,11 @@ _PLACE = re.compile(
 # The deed a question asked about, for "do it" later: "Who performed the first spacewalk?" ->
 # "performed the first spacewalk".
 _DEED = re.compile(r"^\s*(?:who|what|which\s+\w+)\s+(?!(?:is|are|was|were|did|does|do|has|have|had|will|would|can|could)\b)([a-z]\w*\b.*?)\s*\?*\s*$", re.IGNORECASE)
+# Capitalised, but a time, never what "it" refers to.
+_TIME_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+                        "august september october november december".split())
+# What a person named by one word does in a reply ("Zelenskyy said …", "said Waltz").
+_PERSON_ACTS = r"said|says|told|added|wrote|announced|argued|insisted|warned|claimed|replied|noted|stated|thinks|believes"
 _PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|theirs|it|its)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$|^\s*and\s+(.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:is|was)?\s*(?:true|possible|likely|clear|known|said|reported|important|hard|easy)\b|\bit\s+(?:take|took|takes)\b", re.IGNORECASE)
@@ -131,10 +136,23 @@ class _Context:
         self.short = _short_name(last.short)
         self.shorts = [n for t in reversed(turns) if (n := _short_name(t.short))]
 
+    def surname(self, word: str) -> str | None:
+        """A one-word name of the last question as a person: the conversation's full name ending
+        in it ("Zelenskyy" -> "Volodymyr Zelenskyy"), else the word itself when the last reply has
+        it do what people do ("Zelenskyy said he was not prepared …"), else None."""
+        if " " in word or word.lower() in FUNCTION_WORDS:
+            return None
+        full = next((e for e in self.last_a + self.earlier if is_person_like(e) and e.split()[-1] == word), None)
+        if full:
+            return full
+        acts = re.search(rf"\b{re.escape(word)}(?:['’]s)?\s+(?:{_PERSON_ACTS})\b|\b(?:{_PERSON_ACTS})\s+{re.escape(word)}\b", self.turns[-1].answer)
+        return word if acts else None
+
     def person(self) -> str | None:
         topic = [self.topic] if self.topic and " and " not in self.topic else []
         short = [self.short] if self.short else []
-        for group, test in ((short, bool), (self.last_q, is_person_like), (topic, bool), (self.last_a, is_person_like),
+        named = [p for e in self.last_q if (p := e if is_person_like(e) else self.surname(e))]
+        for group, test in ((short, bool), (named, bool), (topic, bool), (self.last_a, is_person_like),
                             (self.earlier, is_person_like), (self.shorts, bool)):
             found = next((e for e in group if e and test(e)), None)
             if found:
@@ -153,12 +171,12 @@ class _Context:
     def thing(self) -> str | None:
         if self.short and not is_person_like(self.short):
             return self.short
-        found = next((e for e in self.last_q if not is_person_like(e)), None)
+        found = next((e for e in self.last_q if not is_person_like(e) and not self.surname(e)), None)
         if found:
             return found
         if self.topic and not is_person_like(self.topic):
             return self.topic
-        return next((e for e in self.last_a if not is_person_like(e)), None)
+        return next((e for e in self.last_a if not is_person_like(e) and e.lower() not in _TIME_NAMES), None)
 
     def place(self) -> str | None:
         for text in (self.turns[-1].question, self.turns[-1].answer, *[t.answer for t in reversed(self.turns[:-1])]):

@@ -161,3 +161,21 @@ def test_the_readers_span_is_mapped_from_the_title_prefixed_passage_to_the_sente
     reading = Reading(np.zeros(2), np.array([0.8, 0.2]), [(offset, offset + 9, 0.7), (0, 6, 0.9)])
     assert _read_signals(reading, 0, passage, sentence) == {"answer_prob": 0.8, "span_start": 0.0, "span_end": 9.0, "span_prob": 0.7}
     assert _read_signals(reading, 1, passage, sentence) == {"answer_prob": 0.2}  # a span in the title is no answer
+
+
+def test_a_question_past_the_earlier_replies_quotes_something_new_first():
+    from qa.answer import past_earlier
+    from qa.query import Turn
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    said = "Zelenskyy said Ukraine would not accept any outcome reached without Kyiv."
+    hits = [Hit(Sentence("a", i, 0, 0, len(t), t), 1.0 - i / 10, i) for i, t in
+            enumerate([said, "Zelenskyy said he was not prepared to give up territory.", "The talks lasted five hours."])]
+    turns = [Turn("What did Zelenskyy say?", f"{said} [1]")]
+    again = past_earlier("What else did Zelenskyy say?", hits, turns)
+    assert [h.position for h in again] == [1, 2, 0]  # the sentence already quoted goes last, not away
+    assert past_earlier("Which other leaders spoke?", hits, turns)[0].position == 1
+    # A question that does not ask past the earlier replies, or a conversation without replies, keeps the order.
+    assert past_earlier("What did Zelenskyy say about territory?", hits, turns) == hits
+    assert past_earlier("What else did Zelenskyy say?", hits, [Turn("What did Zelenskyy say?")]) == hits

@@ -79,3 +79,14 @@ def test_a_question_about_now_is_answered_from_the_newest_relevant_article(storm
     assert ans.note and "2 October 2019" in ans.note  # over a year older than the newest article: said
     plain = storms_assistant.ask("Which hurricane hit land?")  # no time words: meaning alone decides
     assert not plain.abstained
+
+
+def test_what_else_quotes_a_sentence_the_earlier_reply_did_not(seed_assistant):
+    first = seed_assistant.ask("What did Zelenskyy say?")
+    assert not first.abstained
+    turn = {"question": "What did Zelenskyy say?", "citations": [{"text": c.text, "title": c.title} for c in first.citations]}
+    more = seed_assistant.ask("What else did he say?", history=[turn])
+    assert "Zelenskyy" in more.query
+    assert not more.abstained
+    assert more.citations[0].text not in {c.text for c in first.citations}
+    assert "Zelenskyy" in more.citations[0].text or "he said" in more.citations[0].text

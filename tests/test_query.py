@@ -36,6 +36,14 @@ ATTENDEES = (
         ([Turn("Who heads the fund?", "Leading the talks is Dmitriev, the head of the fund.", short="Dmitriev"),
           Turn("How old is he?", "Leading the talks is Dmitriev, the 49-year-old head of the fund.")],
          "What was he before that?", "What was Dmitriev before that?"),
+        # a person the last question names by surname alone: the full name the conversation gave,
+        # else the surname when the reply has them speak, not the first full name of the reply
+        ([Turn("What did Zelenskyy say?", "Speaking in Ankara, where he met Turkey’s president, Recep Tayyip Erdoğan, "
+               "Zelenskyy said he was not prepared to give up territory.")], "What else did he say?", "What else did Zelenskyy say?"),
+        ([Turn("What did Zelenskyy say?", "Volodymyr Zelenskyy said on Monday that the talks had failed.")],
+         "Why did he say it?", "Why did Volodymyr Zelenskyy say it?"),  # and a weekday is not what "it" is
+        ([Turn("What did Zelenskyy say?", "Recep Tayyip Erdoğan met Zelenskyy in Ankara.")], "What did he say?",
+         "What did Recep Tayyip Erdoğan say?"),
         # ellipsis: the new name, year or phrase where one of the same kind was
         (["What did Marco Rubio say?"], "What about Sergei Lavrov?", "What did Sergei Lavrov say?"),
         (["How many people died in the floods in 2018?"], "And in 2019?", "How many people died in the floods in 2019?"),
