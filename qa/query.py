@@ -9,8 +9,9 @@ last question's, then the last answer's, then earlier turns'. In order:
 1. Ellipsis: "what about Lavrov?", "and in 2019?" take the previous question and put the new
    name, year or phrase where one of the same kind was ("What did Rubio say?" -> "What did
    Lavrov say?"); with none to replace, they add to it.
-2. Pronouns: "he/she/him/his/her" -> a person (two or more capitalised words) named in the
-   last question, else the conversation's topic when it is a person's name, else the first
+2. Pronouns: "he/she/him/his/her" -> a person (two or more capitalised words, or a surname
+   the conversation gives in full or has speak: "Zelenskyy said …") named in the last
+   question, else the conversation's topic when it is a person's name, else the first
    person named in the last answer, else earlier turns; "they/them/their" -> the people the
    last answer names (all of them: "Who attended?" then "What did they agree on?"), else a
    group or the topic; "it/its" -> the last question's other entity, else the topic.
