@@ -114,11 +114,13 @@ def _topic(turns: list[Turn]) -> str | None:
 
 
 def _short_name(short: str) -> str:
-    """The name a short answer gives ("Dmitriev" of "Dmitriev, the 49-year-old head of …"), or ""."""
+    """The name a short answer gives ("Dmitriev" of "Dmitriev, the 49-year-old head of …", "Brigid
+    Kosgei" of "Brigid Kosgei of Kenya"), or ""."""
     head = re.split(r"[,;(]", short, maxsplit=1)[0].strip()
     if not head[:1].isupper() or _YEAR_OR_DATE.search(head) or len(head.split()) > 5:
         return ""
-    return head
+    person, of, _ = head.partition(" of ")
+    return person if of and is_person_like(person) else head  # "Brigid Kosgei of Kenya" -> "Brigid Kosgei"
 
 
 def _join(names: list[str]) -> str:

@@ -44,6 +44,8 @@ ATTENDEES = (
          "Why did he say it?", "Why did Volodymyr Zelenskyy say it?"),  # and a weekday is not what "it" is
         ([Turn("What did Zelenskyy say?", "Recep Tayyip Erdoğan met Zelenskyy in Ankara.")], "What did he say?",
          "What did Recep Tayyip Erdoğan say?"),
+        ([Turn("Who won the marathon?", "Brigid Kosgei of Kenya won the 2019 Chicago Marathon.", short="Brigid Kosgei of Kenya")],
+         "What was her time?", "What was Brigid Kosgei's time?"),
         # ellipsis: the new name, year or phrase where one of the same kind was
         (["What did Marco Rubio say?"], "What about Sergei Lavrov?", "What did Sergei Lavrov say?"),
         (["How many people died in the floods in 2018?"], "And in 2019?", "How many people died in the floods in 2019?"),
