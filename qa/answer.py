@@ -246,7 +246,7 @@ def compose(
     """The reply for ranked `hits`: quote the best one to three, or abstain when evidence is weak.
     With the index's `sentences`, a quote that leans on its neighbours brings them (`with_units`)."""
     evidence = admissible(query, hits, articles)
-    if not evidence or (use_cosine and abstains(evidence, settings)):
+    if not evidence or (use_cosine and abstains(evidence, settings)) or lacks_wanted_kind(query, evidence):
         closest = [_citation(i + 1, h, articles) for i, h in enumerate(hits[: settings.max_citations])]
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
     chosen = select(evidence, settings)
@@ -299,17 +299,29 @@ def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[H
     ]
 
 
-# Without the reader (rerank depth 0) the best sentence counts as one it gives this
-# probability: with the defaults the rule is then strength < 0.72 (0.755 - 0.2 x 0.175), the
-# threshold chosen before the reader had an answer head.
-NO_READER_PROB = 0.175
+# Without the reader (rerank depth 0) the rule is the one chosen before the reader had an
+# answer head: evidence strength below 0.72.
+NO_READER_BELOW = 0.72
 
 
 def abstention_score(evidence: list[Hit], settings: Settings) -> float:
     """Evidence strength + `answer_prob_weight` x the reader's probability that the best
-    evidence sentence answers; the reply abstains below `settings.abstain_below`."""
-    p = evidence[0].signals.get("answer_prob", NO_READER_PROB) if evidence else 0.0
-    return evidence_strength(evidence, settings.coverage_weight) + settings.answer_prob_weight * p
+    evidence sentence answers; the reply abstains below `settings.abstain_below`. Without the
+    reader's probability, strength is put on the same scale so that the rule is strength < 0.72."""
+    if not evidence:
+        return 0.0
+    strength = evidence_strength(evidence, settings.coverage_weight)
+    p = evidence[0].signals.get("answer_prob")
+    return strength + (settings.answer_prob_weight * p if p is not None else settings.abstain_below - NO_READER_BELOW)
+
+
+def lacks_wanted_kind(query: str, evidence: list[Hit]) -> bool:
+    """True when the question cannot be answered without a number or a date ("How many troops
+    will Europe send?", "In what year …?") and none of the best 3 evidence sentences holds one
+    it does not already contain: however close they are to its words, they do not answer it.
+    Evidence strength cannot see this; the on-topic questions it lets through are often these."""
+    kind = answer_type.strictly_typed(query)
+    return kind is not None and not any(answer_type.spans(kind, h.sentence.text, query) for h in evidence[:3])
 
 
 def abstains(evidence: list[Hit], settings: Settings) -> bool:

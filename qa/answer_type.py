@@ -64,6 +64,19 @@ def spans(kind: str, sentence: str, question: str = "") -> list[str]:
     return found
 
 
+# Questions whose answer cannot be phrased without a span of their kind: a count or an amount,
+# an explicit year or date. "When" is not among them: news answers it with "on Tuesday",
+# "shortly after the meeting".
+_STRICT = re.compile(r"\bhow (?:many|much)\b|^\s*(?:what|which) (?:number|percentage|amount)\b|"
+                     r"^\s*(?:in |on |by |since )?(?:what|which) (?:year|date|month|decade|century)\b", re.I)
+
+
+def strictly_typed(question: str) -> str | None:
+    """The kind ("number" or "date") a question cannot be answered without, or None."""
+    kind = wanted(question)
+    return kind if kind in ("number", "date") and _STRICT.search(question) else None
+
+
 def agrees(question: str, sentence: str) -> float:
     """1.0 when the question wants a kind and the sentence holds a new span of it, else 0.0."""
     kind = wanted(question)

@@ -179,3 +179,39 @@ def test_a_question_past_the_earlier_replies_quotes_something_new_first():
     # A question that does not ask past the earlier replies, or a conversation without replies, keeps the order.
     assert past_earlier("What did Zelenskyy say about territory?", hits, turns) == hits
     assert past_earlier("What else did Zelenskyy say?", hits, [Turn("What did Zelenskyy say?")]) == hits
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [("How many peacekeeping troops will Europe send?", "number"), ("How much did the repairs cost?", "number"),
+     ("In what year did the war start?", "date"), ("What date was the meeting?", "date"),
+     ("When did the talks start?", None), ("Who attended the talks?", None), ("What did Lavrov reject?", None)],
+)
+def test_which_questions_cannot_be_answered_without_a_number_or_a_date(question, kind):
+    from qa.answer_type import strictly_typed
+
+    assert strictly_typed(question) == kind
+
+
+def test_a_count_question_is_not_answered_by_sentences_without_a_count():
+    from qa.answer import lacks_wanted_kind
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    def hits(*texts):
+        return [Hit(Sentence("a", i, 0, 0, len(t), t), 1.0, i) for i, t in enumerate(texts)]
+
+    proposal = "US officials have also proposed that Europe send a peacekeeping mission to Ukraine after a ceasefire."
+    q = "How many peacekeeping troops will Europe send?"
+    assert lacks_wanted_kind(q, hits(proposal, "EU officials met on Monday to discuss the possibility."))
+    assert not lacks_wanted_kind(q, hits(proposal, "Europe would send about 30,000 troops."))  # one of the best 3 holds a count
+    assert lacks_wanted_kind(q, hits(proposal, "x.", "y.", "Europe would send about 30,000 troops."))  # the 4th is too far down
+    # A number the question already has is no answer; "when" is not held to a date (news says "on Tuesday").
+    assert lacks_wanted_kind("How many of the 27 members agreed?", hits("All 27 members met."))
+    assert not lacks_wanted_kind("When did the talks start?", hits("The talks started on Tuesday."))
+
+
+def test_a_count_question_without_a_count_in_the_evidence_abstains(retriever: Retriever):
+    ans = answer("How many fishermen returned to the quay at dawn?", retriever, Settings(abstain_below=0.0))
+    assert ans.abstained and ans.closest  # the closest sentences are still shown, apart
+    assert not answer("Who returned to the quay at dawn?", retriever, Settings(abstain_below=0.0)).abstained
