@@ -70,8 +70,7 @@ def collect(data: Path, work: Path, limit: int, settings: Settings) -> list[dict
     embedder = MiniLMEmbedder()
     build_index(ReadReport(articles=bench.articles), work / "index", embedder, split=bench.split)
     index = load_index(work / "index", expected_model_sha256=embedder.fingerprint())
-    r = Retriever(index, embedder, mode=settings.retriever, candidates=settings.candidates,
-                  reranker=Reranker(settings.reranker_dir).warm_up(), rerank_depth=settings.rerank_depth)
+    r = Retriever.configured(index, embedder, settings, Reranker(settings.reranker_dir).warm_up())
     twins = TwinMaker(index, index.articles)
     questions = list(bench.questions)
     random.Random(13).shuffle(questions)
@@ -128,7 +127,7 @@ def families() -> list[tuple[str, dict, object]]:
     for key in ("p_top", "p_max"):
         out += [(f"strength or {key}", {"abstain_below": t, "prob_below": b, "prob": key}, or_rule(t, b, key)) for t in grid_s for b in grid_p]
         out += [(f"strength + w x {key}", {"below": t, "w": w, "prob": key}, linear_rule(t, w, key))
-                for t in [round(x, 3) for x in np.arange(0.40, 2.01, 0.005)] for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0)]
+                for t in [round(x, 3) for x in np.arange(0.40, 3.51, 0.005)] for w in (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)]
     return out
 
 

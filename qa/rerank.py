@@ -236,3 +236,8 @@ class Reading:
     logits: np.ndarray
     answer: np.ndarray | None
     spans: list[tuple[int, int, float] | None]
+
+    def joined(self, other: Reading) -> Reading:
+        """This reading followed by another of the same question's further passages."""
+        answer = None if self.answer is None or other.answer is None else np.concatenate([self.answer, other.answer])
+        return Reading(np.concatenate([self.logits, other.logits]), answer, self.spans + other.spans)

@@ -93,6 +93,8 @@ class Retriever:
         rerank_depth: int = Settings.rerank_depth,
         hop_depth: int = 0,
         follow_depth: int = Settings.follow_depth,
+        deeper: int = 0,
+        deeper_below: float = Settings.deeper_below,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -103,9 +105,19 @@ class Retriever:
         self.rerank_depth = rerank_depth
         self.hop_depth = hop_depth
         self.follow_depth = follow_depth
+        self.deeper = deeper
+        self.deeper_below = deeper_below
         self._prev, self._next = self._neighbour_rows(index.sentences)
         self._recency = news.recency_map(index.articles)
         self._article_of = np.array([s.article_id for s in index.sentences], dtype=object)
+
+    @classmethod
+    def configured(cls, index: Index, embedder: Embedder, settings: Settings, reranker: Reranker | None = None,
+                   weights: FusionWeights = FusionWeights()) -> Retriever:
+        """The retriever the product runs with these settings (the reader when depth > 0)."""
+        return cls(index, embedder, mode=settings.retriever, candidates=settings.candidates, weights=weights,
+                   reranker=reranker, rerank_depth=settings.rerank_depth, hop_depth=settings.hop_depth,
+                   follow_depth=settings.follow_depth, deeper=settings.deeper, deeper_below=settings.deeper_below)
 
     @staticmethod
     def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
@@ -152,8 +164,8 @@ class Retriever:
         if self.reranker is None:
             hits = self.first_stage(query, k, query_vector, allowed)
         else:
-            pool, read = self.reading_pool(query, max(k, self.rerank_depth), query_vector, allowed)
-            hits = self.rerank(query, pool, k, depth=read)
+            pool, read = self.reading_pool(query, max(k, self.rerank_depth + self.deeper), query_vector, allowed)
+            hits = self.rerank(query, pool, k, depth=read, deeper=self.deeper)
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.
@@ -257,9 +269,10 @@ class Retriever:
         before = clip_context(self.index.sentences[self._prev[row]].text, words) if words and self._prev[row] >= 0 else ""
         return pair_text(title, sentence.text, before)
 
-    def rerank(self, query: str, hits: list[Hit], k: int, depth: int | None = None) -> list[Hit]:
-        """Rescores the best `depth` (default `rerank_depth`) hits with the cross-encoder;
-        returns the best k."""
+    def rerank(self, query: str, hits: list[Hit], k: int, depth: int | None = None, deeper: int = 0) -> list[Hit]:
+        """Rescores the best `depth` (default `rerank_depth`) hits with the cross-encoder, and
+        the next `deeper` too when none of those likely answers (best answer probability below
+        `deeper_below`: the answer is often just past the first stage's best); returns the best k."""
         depth = self.rerank_depth if depth is None else depth
         top = hits[:depth]
         reranker = self.reranker
@@ -267,6 +280,11 @@ class Retriever:
             return hits[:k]
         passages = [self.passage(h.position) for h in top]
         reading = reranker.read(query, passages)
+        more = hits[depth : depth + deeper]
+        if more and reading.answer is not None and float(reading.answer.max()) < self.deeper_below:
+            extra = [self.passage(h.position) for h in more]
+            reading = reading.joined(reranker.read(query, extra))
+            top, passages, depth = top + more, passages + extra, depth + len(more)
         logits = reading.logits
         feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits, reading.answer)
         final = fuse(feats, reranker.weights)

@@ -48,11 +48,7 @@ class Assistant:
         if self._reranker is None and self.settings.rerank_depth > 0:
             self._reranker = Reranker(self.settings.reranker_dir).warm_up()
         index = load_index(self.settings.index_dir, expected_model_sha256=self.embedder.fingerprint())
-        return Retriever(
-            index, self.embedder, mode=self.settings.retriever, candidates=self.settings.candidates, weights=self.weights,
-            reranker=self._reranker, rerank_depth=self.settings.rerank_depth, hop_depth=self.settings.hop_depth,
-            follow_depth=self.settings.follow_depth,
-        )
+        return Retriever.configured(index, self.embedder, self.settings, self._reranker, self.weights)
 
     def retriever(self) -> Retriever:
         """The retriever over the newest index version (reloaded when a build replaced it)."""

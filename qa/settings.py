@@ -63,6 +63,11 @@ class Settings:
     candidates_shown: int = 10  # hits the answer step looks at
     # The cross-encoder (qa/rerank.py) rescores this many first-stage hits; 0 turns it off.
     rerank_depth: int = 6
+    # When the reader finds no sentence of those that likely answers (best answer probability
+    # below deeper_below), it reads the next `deeper` too: fitted on held-out SQuAD train
+    # (docs/reranker.md), one question in five, for the recall@1 of reading 10 always.
+    deeper: int = 4
+    deeper_below: float = 0.3
     # Second hop (Retriever.second_hop): candidates reranked for question + best hit; 0 = off.
     hop_depth: int = 0
     # The sentence after each of the first stage's best `follow_depth` hits is read too
@@ -107,7 +112,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
                 raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
-        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min"):
+        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min", "deeper_below"):
             if not math.isfinite(getattr(self, name)):
                 raise QAError(f"QA_{name.upper()} must be a finite number")
         Mode.parse(self.retriever, "QA_RETRIEVER")
@@ -130,7 +135,7 @@ class Settings:
 
 # Lower bounds of the numeric settings (checked in __post_init__).
 _AT_LEAST = {
-    "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "hop_depth": 0, "follow_depth": 0, "max_citations": 1,
+    "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "deeper": 0, "hop_depth": 0, "follow_depth": 0, "max_citations": 1,
     "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1, "answer_prob_weight": 0,
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}

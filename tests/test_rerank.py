@@ -124,6 +124,33 @@ def test_follow_depth_reads_the_sentence_after_each_best_first_stage_hit(tiny_in
     assert fake2.seen[0] == [retriever.passage(first[0].position)]
 
 
+class _AnswersMarch(_FavoursMarch):
+    """A reader with an answer head: sure (0.9) of sentences that mention March, else 0.1."""
+
+    def read(self, question: str, passages: list[str]) -> Reading:
+        logits = self.scores(question, passages)
+        return Reading(logits, np.where(logits > 0, 0.9, 0.1), [None] * len(passages))
+
+
+def test_the_reader_reads_deeper_only_when_none_of_the_first_passages_likely_answers(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    first = Retriever(index, fake_embedder).first_stage("comet", 10**6)
+    march = [i for i, h in enumerate(first) if "March" in h.sentence.text]
+    assert march and march[0] >= 1  # the March sentence is not the first stage's best: the case under test
+    depth = march[0]  # the first `depth` hold no March sentence, the next one does
+    shallow = _AnswersMarch()
+    hits = Retriever(index, fake_embedder, reranker=shallow, rerank_depth=depth, deeper=2).search("comet", k=3)
+    assert [len(p) for p in shallow.seen] == [depth, min(2, len(first) - depth)]  # read on, once
+    assert "March" in hits[0].sentence.text  # and what it found there wins
+    # A first read that already holds a likely answer stops there; without `deeper` it never reads on.
+    sure = _AnswersMarch()
+    Retriever(index, fake_embedder, reranker=sure, rerank_depth=depth + 1, deeper=2).search("comet", k=3)
+    assert [len(p) for p in sure.seen] == [depth + 1]
+    never = _AnswersMarch()
+    Retriever(index, fake_embedder, reranker=never, rerank_depth=depth).search("comet", k=3)
+    assert [len(p) for p in never.seen] == [depth]
+
+
 def test_pair_text_and_context_clipping():
     assert pair_text("Bridges", "It reopened.", "The old bridge closed …") == f"Bridges: The old bridge closed …{CONTEXT_MARK}It reopened."
     assert pair_text("", "It reopened.", "Before.") == f"Before.{CONTEXT_MARK}It reopened."
