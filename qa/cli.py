@@ -316,7 +316,13 @@ def cmd_train(args: argparse.Namespace) -> int:
               "`qa train --export-only --out DIR`, or start a new run from it with `--init-from` and another --checkpoint")
         return 0
     done = False if args.export_only else trainer.run()
-    if done or args.export or args.export_only:
+    if done and not (args.out or args.export):
+        # A run that ends is exported only where asked: over the shipped reader it would replace a
+        # model that was judged on the benchmarks (and its fitted fusion weights) with one that was not.
+        print(f"the run in {trainer.config.checkpoint} is complete (step {st['step']}/{trainer.total_steps}); not exported over "
+              f"{trainer.config.out}: export it with `qa train --export-only --out DIR`, compare it with eval/compare_readers.py, "
+              "ship it with `qa train --export-only`")
+    elif done or args.export or args.export_only:
         card = trainer.export()
         print(f"reader written to {trainer.config.out}/{card['model']} (sha256 {card['sha256'][:12]}…, exit {card['layers']}, "
               f"{st['questions_seen']} questions seen)")

@@ -162,6 +162,17 @@ def test_a_new_run_can_start_from_another_runs_weights_with_context(tiny_data: P
 
 
 @pytest.mark.model
+def test_a_run_that_ends_does_not_replace_the_shipped_reader_unless_asked(tiny_data: Path, capsys, monkeypatch):
+    monkeypatch.chdir(tiny_data.parent)  # the default --out, qa/models/reranker, is relative: here it is a fresh folder
+    common = ["--data", str(tiny_data), "--checkpoint", "ckpt", "--layers", "2", "--questions", "4"]
+    assert main(["train", *common]) == 0
+    assert "not exported over qa/models/reranker" in capsys.readouterr().out
+    assert (tiny_data.parent / "ckpt" / "state.json").is_file() and not (tiny_data.parent / "qa").exists()
+    assert main(["train", *common, "--export-only"]) == 0  # asked for: exported where the product reads it
+    assert (tiny_data.parent / "qa" / "models" / "reranker" / "reranker.json").is_file()
+
+
+@pytest.mark.model
 def test_train_checkpoints_resumes_and_exports(tiny_data: Path, capsys):
     from qa.rerank import Reranker
 
