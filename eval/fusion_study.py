@@ -112,7 +112,13 @@ def prepare(rows: list[dict]) -> None:
                 f[k + "_raw"] = np.array([s.get(k, 0.0) for s in part["signals"]])
 
 
-def ranks(rows: list[dict], weights: dict | None, depth: int) -> np.ndarray:
+def read_depth(row: dict, depth: int, deeper: int, below: float) -> int:
+    """How many candidates the product reads for this question (qa.retrieve.Retriever.rerank):
+    `depth`, and `deeper` more when none of the first `depth` likely answers."""
+    return depth + deeper if deeper and float(row["feats"]["answer_prob"][:depth].max()) < below else depth
+
+
+def ranks(rows: list[dict], weights: dict | None, depth: int, deeper: int = 0, below: float = 0.0) -> np.ndarray:
     """1-based rank of the first gold sentence per question (0 when not in the top 50)."""
     out = np.zeros(len(rows), dtype=int)
     for i, r in enumerate(rows):
@@ -120,9 +126,10 @@ def ranks(rows: list[dict], weights: dict | None, depth: int) -> np.ndarray:
         if weights is None:
             order = np.arange(len(gold))
         else:
-            f = sub(r["feats"], depth)
+            depth_i = read_depth(r, depth, deeper, below)
+            f = sub(r["feats"], depth_i)
             score = sum(w * f[k] for k, w in weights.items() if w)
-            order = np.concatenate([np.argsort(-score, kind="stable"), np.arange(depth, len(gold))])
+            order = np.concatenate([np.argsort(-score, kind="stable"), np.arange(depth_i, len(gold))])
         hit = np.nonzero(gold[order])[0]
         out[i] = hit[0] + 1 if len(hit) else 0
     return out
@@ -240,7 +247,12 @@ def main() -> int:
     card = json.loads((settings.reranker_dir / "reranker.json").read_text(encoding="utf-8"))
     shipped = card.get("fusion", DEFAULT_WEIGHTS)
     results[f"the fusion in the card now {json.dumps(shipped)}"] = metrics(ranks(rows, shipped, depth))
-    depths = {d: metrics(ranks(rows, chosen, d)) for d in (4, 6, 8, 10, 12, 15, 20, 30, 50)}
+    depths = {str(d): metrics(ranks(rows, chosen, d)) for d in (4, 6, 8, 10, 12, 15, 20, 30, 50)}
+    # The product's adaptive depth: 6, and 4 more when the reader finds none of them likely to answer.
+    for below in (0.2, 0.3, 0.5):
+        extended = float(np.mean([read_depth(r, depth, settings.deeper, below) > depth for r in rows]))
+        key = f"{depth}, +{settings.deeper} when best answer probability < {below} ({extended:.0%} of questions)"
+        depths[key] = metrics(ranks(rows, chosen, depth, settings.deeper, below))
     abst = {}
     for rw in (0.0, 0.005, 0.01, 0.02, 0.03, 0.05):
         pos, neg = strengths(rows, chosen, depth, rw, settings.coverage_weight)

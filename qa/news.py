@@ -37,7 +37,7 @@ RECENT_POOL = 50  # first-stage candidates among which "newest" is judged
 # first 15 questions of eval/questions/recurring.jsonl (docs/design.md), as is LEDE.
 RECENT_ARTICLES = 6
 RECENT_PER_ARTICLE = 2
-RECENT_MARGIN = 1.5
+RECENT_MARGIN = 2.5
 # Within the chosen article its first sentence (the lede, which news writes to say what happened,
 # where and to whom) gains this much: such a question asks about the event as a whole.
 LEDE = 1.5

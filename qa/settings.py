@@ -81,8 +81,8 @@ class Settings:
     # that the best evidence sentence answers falls below abstain_below (qa.answer.abstains).
     # Strength's weights chosen on SQuAD-13 (docs/design.md); the reader's weight and the
     # threshold on held-out SQuAD train (eval/reports/abstention.md).
-    abstain_below: float = 0.755
-    answer_prob_weight: float = 0.2
+    abstain_below: float = 0.87
+    answer_prob_weight: float = 1.5
     coverage_weight: float = 0.7
     # A second or third quoted sentence must be this close to the first one.
     extra_cosine_margin: float = 0.04
