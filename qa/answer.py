@@ -300,19 +300,21 @@ def admissible(query: str, hits: list[Hit], articles: dict[str, dict]) -> list[H
 
 
 # Without the reader (rerank depth 0) the rule is the one chosen before the reader had an
-# answer head: evidence strength below 0.72.
+# answer head: evidence strength below 0.72, or below `abstain_below` when that is lower (so that
+# abstain_below 0 turns abstention off with or without the reader).
 NO_READER_BELOW = 0.72
 
 
 def abstention_score(evidence: list[Hit], settings: Settings) -> float:
     """Evidence strength + `answer_prob_weight` x the reader's probability that the best
     evidence sentence answers; the reply abstains below `settings.abstain_below`. Without the
-    reader's probability, strength is put on the same scale so that the rule is strength < 0.72."""
+    reader's probability, strength is put on the same scale so that the rule is strength <
+    min(0.72, abstain_below)."""
     if not evidence:
         return 0.0
     strength = evidence_strength(evidence, settings.coverage_weight)
     p = evidence[0].signals.get("answer_prob")
-    return strength + (settings.answer_prob_weight * p if p is not None else settings.abstain_below - NO_READER_BELOW)
+    return strength + (settings.answer_prob_weight * p if p is not None else settings.abstain_below - min(NO_READER_BELOW, settings.abstain_below))
 
 
 def lacks_wanted_kind(query: str, evidence: list[Hit]) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.dates import article_date, display, find_date
-from qa.news import adjust, echoes, newest_relevant, recency_map, relative, sentence_kind, stale_note, strip_recency
+from qa.news import RECENT_MARGIN, adjust, echoes, newest_relevant, recency_map, relative, sentence_kind, stale_note, strip_recency
 from qa.retrieve import Hit
 from qa.sentences import Sentence
 from tests.conftest import FakeEmbedder
@@ -96,9 +96,9 @@ def test_the_newest_of_the_relevant_articles_answers_a_question_about_now():
                 "old": {"published": "2010-05-01", "text": "A quake hit Peru."}}
     rec = recency_map(articles)
     old, new = _hit("old", "A quake hit Peru.", 10.0, 0), _hit("new", "A quake hit Peru.", 9.0, 1)
-    unrelated = _hit("newer", "Fans cheered the team.", 7.0, 2)  # newest, but its reading is far below the best
+    unrelated = _hit("newer", "Fans cheered the team.", 10.0 - RECENT_MARGIN - 0.5, 2)  # newest, but its reading is far below the best
     assert newest_relevant("Where did the quake hit?", [old, new, unrelated], rec, articles) == ("new", 2)
-    assert newest_relevant("Where did the quake hit?", [old, _hit("new", "A quake hit Peru.", 8.0, 1)], rec, articles) == ("old", 1)  # too far below
+    assert newest_relevant("Where did the quake hit?", [old, _hit("new", "A quake hit Peru.", 10.0 - RECENT_MARGIN - 0.5, 1)], rec, articles) == ("old", 1)  # too far below
     chile = _hit("newer", "A quake hit Chile.", 9.5, 2)
     assert newest_relevant("Where did the quake hit?", [old, new, chile], rec, articles) == ("newer", 3)
     assert newest_relevant("Where did the quake hit Peru?", [old, new, chile], rec, articles) == ("new", 2)  # the newest never names Peru
