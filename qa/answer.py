@@ -112,12 +112,20 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
         return []
     top = hits[0]
     chosen = [top]
+    top_prob = top.signals.get("answer_prob")
+
+    def reader_rules_out(hit: Hit) -> bool:  # read with the top one, and a small share of its chance
+        p = hit.signals.get("answer_prob")
+        return top_prob is not None and p is not None and p < settings.extra_prob_ratio * top_prob
+
     # When the reranker overruled the first stage, the two disagree: the first stage's best
-    # is quoted second, so that a miss of one of them still leaves the answer on screen.
+    # is quoted second, so that a miss of one of them still leaves the answer on screen,
+    # unless the reader is sure it does not answer.
     reranked = [h for h in hits if "first_stage" in h.signals]
     if reranked and settings.max_citations > 1:
         first_choice = max(reranked, key=lambda h: h.signals["first_stage"])
-        if first_choice.position != top.position and not _near_copy(first_choice.sentence.text, top.sentence.text):
+        if (first_choice.position != top.position and not _near_copy(first_choice.sentence.text, top.sentence.text)
+                and not reader_rules_out(first_choice)):
             chosen.append(first_choice)
     top_dense = top.signals.get("dense", 0.0)
     top_bm25 = top.signals.get("bm25", 0.0)
@@ -130,7 +138,7 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
             hit.signals.get("dense", 0.0) >= top_dense - settings.extra_cosine_margin
             and hit.signals.get("bm25", 0.0) >= settings.extra_bm25_ratio * top_bm25
         )
-        if close and not any(_near_copy(hit.sentence.text, c.sentence.text) for c in chosen):
+        if close and not reader_rules_out(hit) and not any(_near_copy(hit.sentence.text, c.sentence.text) for c in chosen):
             chosen.append(hit)
     return chosen
 

@@ -87,6 +87,10 @@ class Settings:
     # A second or third quoted sentence must be this close to the first one.
     extra_cosine_margin: float = 0.04
     extra_bm25_ratio: float = 0.6
+    # ... and, when the reader read both, have an answer probability of at least this share of
+    # the first one's: the reader is then sure the extra does not answer (held-out SQuAD
+    # train: 45% of extra quotes go, 7 answers of 1,489 with them; eval/quote_study.py). 0: off.
+    extra_prob_ratio: float = 0.05
     # The reader's answer span is the bold short answer when its probability reaches this
     # (else the date, number or name the question asks for); chosen on SQuAD-13, docs/design.md.
     span_min: float = 0.3
@@ -112,7 +116,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
                 raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
-        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "span_min", "deeper_below"):
+        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "extra_prob_ratio", "span_min", "deeper_below"):
             if not math.isfinite(getattr(self, name)):
                 raise QAError(f"QA_{name.upper()} must be a finite number")
         Mode.parse(self.retriever, "QA_RETRIEVER")

@@ -348,6 +348,28 @@ def test_first_stage_choice_is_quoted_second_when_the_reranker_overruled_it():
     assert [h.position for h in select(overruled, Settings(max_citations=1))] == [1]
 
 
+def test_an_extra_quote_the_reader_is_sure_does_not_answer_is_left_out():
+    from qa.answer import select
+    from qa.settings import Settings
+
+    def read(hit, p):
+        hit.signals["answer_prob"] = p
+        return hit
+
+    top = read(_hit(1, "Talks in Riyadh offer a stage.", 1.1, dense=0.6), 0.9)
+    first_stage = read(_hit(2, "Lavrov and Rubio attended the talks.", 1.3, dense=0.3, bm25=0.1), 0.01)
+    close = read(_hit(3, "The talks in Riyadh began on Tuesday.", 1.0, dense=0.59), 0.02)
+    assert [h.position for h in select([top, first_stage, close], Settings())] == [1]  # both under 0.05 x 0.9
+    assert [h.position for h in select([top, first_stage, close], Settings(extra_prob_ratio=0.0))] == [1, 2, 3]
+    first_stage.signals["answer_prob"], close.signals["answer_prob"] = 0.05, 0.3
+    assert [h.position for h in select([top, first_stage, close], Settings())] == [1, 2, 3]  # a share the reader is unsure of
+    unsure = read(_hit(1, "Talks in Riyadh offer a stage.", 1.1, dense=0.6), 0.1)
+    first_stage.signals["answer_prob"] = 0.01
+    assert [h.position for h in select([unsure, first_stage], Settings())] == [1, 2]  # 0.01 >= 0.05 x 0.1
+    unread = _hit(3, "The talks in Riyadh began on Tuesday.", 1.0, dense=0.59)
+    assert [h.position for h in select([top, unread], Settings())] == [1, 3]  # not read: the cosine and BM25 rule alone
+
+
 class _ReadsStorms:
     """Stands in for the reader: a sentence about a storm reads 10, anything else 0."""
 
