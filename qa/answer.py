@@ -322,7 +322,7 @@ def abstention_score(evidence: list[Hit], settings: Settings) -> float:
         return 0.0
     strength = evidence_strength(evidence, settings.coverage_weight)
     p = evidence[0].signals.get("answer_prob")
-    return strength + (settings.answer_prob_weight * p if p is not None else settings.abstain_below - min(NO_READER_BELOW, settings.abstain_below))
+    return strength + (settings.answer_prob_weight * p if p is not None else max(0.0, settings.abstain_below - NO_READER_BELOW))
 
 
 def lacks_wanted_kind(query: str, evidence: list[Hit]) -> bool:
