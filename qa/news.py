@@ -32,12 +32,15 @@ NUDGE = 0.05  # of two near-equal candidates, the newer article's wins
 RECENCY = 1.0  # a question about now: the newest relevant article first
 RECENT_POOL = 50  # first-stage candidates among which "newest" is judged
 # A question about now, with a reader (qa.retrieve.Retriever.newest_first): the best
-# RECENT_PER_ARTICLE sentences of the RECENT_ARTICLES best articles are read; those within
-# RECENT_MARGIN of the best reading are relevant, and the newest of them answers. Chosen on the
-# first 15 questions of eval/questions/recurring.jsonl (docs/design.md), as is LEDE.
+# RECENT_PER_ARTICLE sentences and the lede of each of the RECENT_ARTICLES best articles are
+# read; an article is relevant when its best reading is within RECENT_MARGIN of the best one and
+# its headline is at least HEADLINE_MIN close (cosine) to the question, and the newest relevant
+# one answers. Chosen on the first 15 questions of eval/questions/recurring.jsonl
+# (docs/design.md), as is LEDE.
 RECENT_ARTICLES = 6
 RECENT_PER_ARTICLE = 2
-RECENT_MARGIN = 2.5
+RECENT_MARGIN = 3.5
+HEADLINE_MIN = 0.3
 # Within the chosen article its first sentence (the lede, which news writes to say what happened,
 # where and to whom) gains this much: such a question asks about the event as a whole.
 LEDE = 1.5
@@ -129,19 +132,26 @@ def strip_recency(question: str) -> str:
     return plain if _content(plain) else question
 
 
-def newest_relevant(question: str, best: list, recency: dict[str, float], articles: dict[str, dict]) -> tuple[str, int]:
+def newest_relevant(question: str, best: list, recency: dict[str, float], articles: dict[str, dict],
+                    headline: dict[str, float] | None = None) -> tuple[str, int]:
     """Of the articles' best readings (`best`, hits on one scale, one per article), the newest
-    article among the relevant ones (within RECENT_MARGIN of the best reading and mentioning
-    every name the question has), and how many were relevant. Undated articles count as the
-    oldest; the best reading wins ties, and when nothing qualifies."""
+    article among the relevant ones, and how many were relevant. Relevant: it mentions every
+    name the question has, its best reading is within RECENT_MARGIN of the best one, and its
+    headline is at least HEADLINE_MIN close to the question (when `headline` gives each
+    article's cosine). Undated articles count as the oldest; the best reading wins ties, and
+    when nothing qualifies (the best of those that mention the names, if any do).
+
+    The headline matters because a reading only says that a sentence could answer: an
+    interview with a candidate reads well for "Which party won the general election?", but news
+    writes its headline to say what the story is ("Wikinews interviews …"), and that one is
+    not an election result."""
     top = max(h.score for h in best)
-    relevant = [
-        h for h in best
-        if h.score >= top - RECENT_MARGIN
-        and not missing_names(question, h.sentence.text, *(articles.get(h.sentence.article_id, {}).get(f, "") for f in ("title", "text")))
-    ]
+    headline = headline or {}
+    named = [h for h in best
+             if not missing_names(question, h.sentence.text, *(articles.get(h.sentence.article_id, {}).get(f, "") for f in ("title", "text")))]
+    relevant = [h for h in named if h.score >= top - RECENT_MARGIN and headline.get(h.sentence.article_id, 1.0) >= HEADLINE_MIN]
     if not relevant:
-        return max(best, key=lambda h: h.score).sentence.article_id, 0
+        return max(named or best, key=lambda h: h.score).sentence.article_id, 0
     return max(relevant, key=lambda h: (recency.get(h.sentence.article_id, -1.0), h.score)).sentence.article_id, len(relevant)
 
 

@@ -110,6 +110,7 @@ class Retriever:
         self._prev, self._next = self._neighbour_rows(index.sentences)
         self._recency = news.recency_map(index.articles)
         self._article_of = np.array([s.article_id for s in index.sentences], dtype=object)
+        self._headlines: dict[str, np.ndarray] = {}
 
     @classmethod
     def configured(cls, index: Index, embedder: Embedder, settings: Settings, reranker: Reranker | None = None,
@@ -197,10 +198,12 @@ class Retriever:
 
         The time words are taken out ("Where did the earthquake strike?": kept in, the reader
         favoured a sentence saying "the most recent hurricane to reach Bermuda … in 2014").
-        The best `RECENT_PER_ARTICLE` sentences of each of the first stage's best
-        `RECENT_ARTICLES` articles are read; the articles whose best reading is within
-        `RECENT_MARGIN` of the best one, and that mention what the question names, are the
-        relevant ones, and the newest of them answers: its own best sentences come first
+        The best `RECENT_PER_ARTICLE` sentences and the lede of each of the first stage's best
+        `RECENT_ARTICLES` articles are read (ranked by a first stage over those articles alone,
+        so that the lede has a score on their scale); the articles whose best reading is within
+        `RECENT_MARGIN` of the best one, whose headline is close to the question
+        (`headline_cosines`) and that mention what the question names, are the relevant ones,
+        and the newest of them answers: its own best sentences come first
         (reranked within it, its lede favoured by `LEDE`), then the other articles' readings.
         The first hits carry how many articles were relevant ("newest_of"), for the reply's
         note. Without a reader, time is only a boost (news.adjust), as a first-stage score
@@ -208,18 +211,26 @@ class Retriever:
         """
         plain = news.strip_recency(query)
         qvec = self.embed_query(plain) if self.mode == Mode.HYBRID else None
-        per: dict[str, list[Hit]] = {}
+        candidates: list[str] = []
         for h in self.first_stage(plain, news.RECENT_POOL, qvec, allowed):
-            aid = h.sentence.article_id
-            if (aid in per or len(per) < news.RECENT_ARTICLES) and len(per.setdefault(aid, [])) < news.RECENT_PER_ARTICLE:
-                per[aid].append(h)
-        if not per:
+            if h.sentence.article_id not in candidates and len(candidates) < news.RECENT_ARTICLES:
+                candidates.append(h.sentence.article_id)
+        if not candidates:
             return []
+        among_these = np.isin(self._article_of, candidates)
+        if allowed is not None:
+            among_these &= allowed
+        per: dict[str, list[Hit]] = {}
+        for h in self.first_stage(plain, int(among_these.sum()), qvec, among_these):  # one scale for their sentences
+            hs = per.setdefault(h.sentence.article_id, [])
+            if len(hs) < news.RECENT_PER_ARTICLE or h.sentence.index == 0:
+                hs.append(h)
         read = self.rerank(plain, sorted((h for hs in per.values() for h in hs), key=lambda h: -h.score), k=10**6, depth=10**6)
         best: dict[str, Hit] = {}
         for h in read:
             best.setdefault(h.sentence.article_id, h)
-        chosen, among = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles)
+        headline = self.headline_cosines(list(best), qvec) if qvec is not None else None
+        chosen, among = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles, headline)
         inside = self._article_of == chosen
         if allowed is not None:
             inside &= allowed
@@ -228,6 +239,15 @@ class Retriever:
         first = [replace(h, signals={**h.signals, "newest_of": float(among)}) for h in first]  # for the reply's note
         rest = [h for h in read if h.sentence.article_id != chosen]
         return (news.adjust(query, first, {}, len(first)) + news.adjust(query, rest, {}, len(rest)))[:k]
+
+    def headline_cosines(self, article_ids: list[str], qvec: np.ndarray) -> dict[str, float]:
+        """Cosine of the question and each article's headline (`_topic`: its title, or its first
+        words), embedded once per loaded index and kept."""
+        todo = [a for a in article_ids if a not in self._headlines]
+        if todo:
+            vectors = self.embedder.encode([_topic(self.index.articles.get(a, {})) for a in todo])
+            self._headlines.update(zip(todo, np.asarray(vectors, dtype=np.float32)))
+        return {a: float(self._headlines[a] @ qvec) for a in article_ids}
 
     def second_hop(self, query: str, qvec: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
         """Puts second the best sentence for the question *plus* the best hit.

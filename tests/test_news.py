@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.dates import article_date, display, find_date
-from qa.news import RECENT_MARGIN, adjust, echoes, newest_relevant, recency_map, relative, sentence_kind, stale_note, strip_recency
+from qa.news import HEADLINE_MIN, RECENT_MARGIN, adjust, echoes, newest_relevant, recency_map, relative, sentence_kind, stale_note, strip_recency
 from qa.retrieve import Hit
 from qa.sentences import Sentence
 from tests.conftest import FakeEmbedder
@@ -102,6 +102,16 @@ def test_the_newest_of_the_relevant_articles_answers_a_question_about_now():
     chile = _hit("newer", "A quake hit Chile.", 9.5, 2)
     assert newest_relevant("Where did the quake hit?", [old, new, chile], rec, articles) == ("newer", 3)
     assert newest_relevant("Where did the quake hit Peru?", [old, new, chile], rec, articles) == ("new", 2)  # the newest never names Peru
+
+
+def test_a_newer_article_whose_headline_is_about_something_else_is_not_relevant():
+    articles = {"old": {"published": "2010-05-01", "text": "A quake hit Peru."}, "new": {"published": "2020-05-01", "text": "An interview."}}
+    rec = recency_map(articles)
+    old, new = _hit("old", "A quake hit Peru.", 10.0, 0), _hit("new", "The quake came up in the interview.", 9.5, 1)
+    assert newest_relevant("Where did the quake hit?", [old, new], rec, articles) == ("new", 2)
+    assert newest_relevant("Where did the quake hit?", [old, new], rec, articles, {"old": 0.6, "new": HEADLINE_MIN - 0.01}) == ("old", 1)
+    # nothing qualifies: the best reading among the articles that mention what the question names
+    assert newest_relevant("Where did the quake hit Peru?", [new, old], rec, articles, {"old": 0.1, "new": 0.1}) == ("old", 0)
 
 
 def test_echoes_and_headings_lose_to_the_answer():

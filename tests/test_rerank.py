@@ -378,9 +378,11 @@ class _ReadsStorms:
 
     def __init__(self) -> None:
         self.questions: list[str] = []
+        self.passages: list[list[str]] = []
 
     def read(self, question: str, passages: list[str]) -> Reading:
         self.questions.append(question)
+        self.passages.append(passages)
         return Reading(np.array([10.0 if "storm" in p.lower().rsplit(": ", 1)[-1] else 0.0 for p in passages]), None, [None] * len(passages))
 
 
@@ -399,3 +401,22 @@ def test_a_question_about_now_reads_without_time_words_and_answers_from_the_newe
     assert hits[0].sentence.text == "A storm hit the Azores."  # the newest storm, not the newest article (the cup)
     assert hits[1].sentence.text == "Officials counted the damage."  # then the rest of that article, its lede first
     assert all("latest" not in q for q in reader.questions) and reader.questions[0] == "Where did the storm hit?"
+
+
+def test_a_question_about_now_reads_each_candidate_articles_lede(tmp_path: Path, fake_embedder):
+    """News writes its first sentence to say what happened: it is read even when the first
+    stage ranks other sentences of its article higher."""
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    for day, text in [("2010-08-23", "A storm hit Florida. Winds were strong."),
+                      ("2019-09-16", "Officials met on Monday. The storm hit the Azores. The storm hit the harbour. Storm winds hit the storm walls.")]:
+        (seeds / f"{day}_story.txt").write_text(f"Date: {day}\n\n{text}\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", fake_embedder)
+    reader = _ReadsStorms()
+    Retriever(load_index(tmp_path / "i"), fake_embedder, reranker=reader, rerank_depth=6).search("Where did the latest storm hit?", k=5)
+    first_read = reader.passages[0]  # the candidate articles' readings, before the chosen article's own
+    assert any(p.endswith("Officials met on Monday.") for p in first_read), first_read
+    assert not any(p.endswith("Storm winds hit the storm walls.") for p in first_read)  # third of its article, not its lede
