@@ -74,9 +74,11 @@ def _rrf(values: np.ndarray) -> np.ndarray:
 
 def _topic(article: dict) -> str:
     """What the reranker reads before each sentence: the article's title, or for an untitled
-    article its first 8 words (a news lede names the story). The model was trained on
-    "title: sentence" pairs; sentences alone lost 2 of the 46 answerable seed questions."""
-    return article.get("title") or " ".join(article.get("text", "").split()[:8])
+    article the first 8 words of its first sentence (a news lede names the story; never a
+    "Date: …" header line). The model was trained on "title: sentence" pairs; sentences alone
+    lost 2 of the 46 answerable seed questions."""
+    lede = str(article.get("display_title") or article.get("text", "")).rstrip("…")
+    return article.get("title") or " ".join(lede.split()[:8])
 
 
 class Retriever:

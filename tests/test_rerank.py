@@ -420,3 +420,15 @@ def test_a_question_about_now_reads_each_candidate_articles_lede(tmp_path: Path,
     first_read = reader.passages[0]  # the candidate articles' readings, before the chosen article's own
     assert any(p.endswith("Officials met on Monday.") for p in first_read), first_read
     assert not any(p.endswith("Storm winds hit the storm walls.") for p in first_read)  # third of its article, not its lede
+
+
+def test_an_untitled_articles_topic_is_its_first_sentence_not_its_header(tmp_path: Path, fake_embedder):
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    (seeds / "story.txt").write_text("Date: 2019-09-16\n\nOfficials met on Monday in the port. A storm hit the Azores.\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", fake_embedder)
+    retriever = Retriever(load_index(tmp_path / "i"), fake_embedder, reranker=_ReadsStorms(), rerank_depth=6)
+    assert retriever.passage(1) == "Officials met on Monday in the port.: A storm hit the Azores."
