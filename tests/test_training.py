@@ -101,6 +101,8 @@ def test_groups_put_the_gold_sentence_first_and_never_use_the_answer_as_a_negati
     maker = GroupMaker(corpus, mined, size=4, seed=3)
     items = plan(corpus, seed=3)
     assert sorted(n for n, kind in items if kind == ANSWERABLE) == list(range(8))
+    twins = {every: sum(kind != ANSWERABLE for _, kind in plan(corpus, seed=3, perturbed_every=every)) for every in (0, 1, 2, 4)}
+    assert twins[0] == 0 and twins[1] == 8 and twins[1] >= twins[2] >= twins[4]  # --twins-every: the twins' share
     for n in range(8):
         q = corpus.questions[n]
         g = maker.make(n, ANSWERABLE)
@@ -251,7 +253,8 @@ def test_resume_without_a_checkpoint_is_one_line(tmp_path: Path, capsys):
 
 
 @pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"], ["--device", "tpu"], ["--export", "--export-only"],
-                                  ["--context", "65"], ["--context", "-1"], ["--lr", "0"], ["--epochs", "inf"], ["--max-length", "8"]])
+                                  ["--context", "65"], ["--context", "-1"], ["--lr", "0"], ["--epochs", "inf"], ["--max-length", "8"],
+                                  ["--twins-every", "-1"], ["--twins-every", "some"]])
 def test_train_rejects_bad_flags(flag: list[str], capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", *flag])

@@ -55,6 +55,7 @@ class TrainConfig:
     context: int = 0  # words of each sentence's predecessor read before it (qa.rerank.pair_text); 0: none
     init_from: str = ""  # a new run starts from this checkpoint's weights (not its optimiser or plan)
     seed: int = 13
+    twins_every: int = 4  # every N-th question (by id) also gets a perturbed twin (qa.training.items.plan); 0: none
     threads: int = 2
     device: str = "auto"
     bf16: bool = True  # autocast on CPUs with bf16 units and on GPUs
@@ -66,7 +67,7 @@ class TrainConfig:
 
 
 # Settings that must not change across a resumed run (they define the model or its plan).
-FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "context", "init_from", "seed")
+FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "context", "init_from", "seed", "twins_every")
 
 
 def _device(name: str) -> str:
@@ -133,7 +134,7 @@ class Trainer:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source / mined_path.name, mined_path)
         self.mined = mine(self.corpus, mined_path, Path(".cache/train-mining"), MiniLMEmbedder(), log=log)
-        self.items = plan(self.corpus, config.seed)
+        self.items = plan(self.corpus, config.seed, config.twins_every)
         if config.questions:
             self.items = self.items[: config.questions]
         planned = int(len(self.items) * config.epochs) if not config.questions else len(self.items)
