@@ -73,10 +73,9 @@ def _rrf(values: np.ndarray) -> np.ndarray:
 
 
 def _topic(article: dict) -> str:
-    """What the reranker reads before each sentence: the article's title, or for an untitled
-    article the first 8 words of its first sentence (a news lede names the story; never a
-    "Date: …" header line). The model was trained on "title: sentence" pairs; sentences alone
-    lost 2 of the 46 answerable seed questions."""
+    """What the reranker reads before each sentence: the article's title, else the first 8 words
+    of its first sentence (a news lede names the story; never a "Date: …" header). Trained on
+    "title: sentence" pairs; sentences alone lost 2 of the 46 answerable seed questions."""
     lede = str(article.get("display_title") or article.get("text", "")).rstrip("…")
     return article.get("title") or " ".join(lede.split()[:8])
 
@@ -243,8 +242,7 @@ class Retriever:
         return (news.adjust(query, first, {}, len(first)) + news.adjust(query, rest, {}, len(rest)))[:k]
 
     def headline_cosines(self, article_ids: list[str], qvec: np.ndarray) -> dict[str, float]:
-        """Cosine of the question and each article's headline (`_topic`: its title, or its first
-        words), embedded once per loaded index and kept."""
+        """Cosine of the question and each article's headline (`_topic`), embedded once per index."""
         todo = [a for a in article_ids if a not in self._headlines]
         if todo:
             vectors = self.embedder.encode([_topic(self.index.articles.get(a, {})) for a in todo])

@@ -85,8 +85,9 @@ def test_retriever_reorders_the_first_stage_by_the_reranker(tiny_index: Path, fa
     assert "March" in hits[0].sentence.text
     assert plain[0].sentence.text != hits[0].sentence.text  # it really moved
     assert hits[0].signals["rerank"] == 10.0 and "first_stage" in hits[0].signals
-    # each passage leads with its article's title; an untitled article's first 8 words stand in
-    topic = {a: m["title"] or " ".join(m["text"].split()[:8]) for a, m in index.articles.items()}
+    # each passage leads with its article's title; for an untitled article, its first sentence's first 8 words
+    first = {x.article_id: x.text for x in reversed(index.sentences) if x.index == 0}
+    topic = {a: m["title"] or " ".join(first[a].split()[:8]) for a, m in index.articles.items()}
     assert any(not m["title"] for m in index.articles.values())  # the fallback is exercised
     expected = {pair_text(topic[x.article_id], x.text) for x in index.sentences}
     assert fake.seen[0] and set(fake.seen[0]) <= expected
@@ -98,7 +99,8 @@ def test_a_reader_trained_with_context_reads_each_sentence_after_its_predecessor
     retriever = Retriever(index, fake_embedder, reranker=fake, rerank_depth=len(index.sentences))
     retriever.search("comet", k=3)
     sents = index.sentences
-    topic = {a: m["title"] or " ".join(m["text"].split()[:8]) for a, m in index.articles.items()}
+    first = {x.article_id: x.text for x in reversed(sents) if x.index == 0}
+    topic = {a: m["title"] or " ".join(first[a].split()[:8]) for a, m in index.articles.items()}
     expected = set()
     for i, x in enumerate(sents):
         prev = sents[i - 1] if i and sents[i - 1].article_id == x.article_id and sents[i - 1].paragraph == x.paragraph else None
