@@ -114,3 +114,70 @@ def is_person_like(name: str) -> bool:
 
 def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
+
+
+_INITIALS_SKIP = frozenset({"of", "the", "and", "for", "de", "la", "le", "du", "des", "del", "on", "in", "to", "at", "&"})
+_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+
+
+def acronym(name: str) -> str | None:
+    """The initials of a name of two words or more: "International Atomic Energy Agency" ->
+    "IAEA", "United States" -> "US"; None for one word or an uncapitalised word."""
+    parts = [w for w in re.findall(r"[^\W\d_][\w\-]*", name) if w.lower() not in _INITIALS_SKIP]
+    if len(parts) < 2 or not all(w[0].isupper() for w in parts):
+        return None
+    return "".join(w[0] for w in parts)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", text) is not None
+
+
+def _same_person(holder: str, full: str, surname: str) -> bool:
+    """Does a run of the passage that holds `surname` name the person `full`? Only when every
+    word before the surname is a role ("US President Trump") or one of full's own names."""
+    words = holder.split()
+    if surname not in words:
+        return False
+    given = set(full.split()[:-1])
+    return all(w in given or w.lower().strip(".,") in ROLES for w in words[: words.index(surname)])
+
+
+def in_passage_words(question: str, passage: str) -> str:
+    """The question with each name it uses written as the passage writes it, when the passage
+    uses another form of the same name: "When was the International Atomic Energy Agency
+    founded?" read beside "The IAEA, established in 1957, …" becomes "When was the IAEA
+    founded?", and the other way round; "Brigid Kosgei" becomes "Kosgei" beside a passage that
+    calls her only that. The reader was taught with twins that swap a name for another (a
+    name missing from the passage means "does not answer"), so it reads a name it cannot
+    match as a different entity: asked with the long form it gave "The IAEA, … established
+    in 1957" 0.01, with the short form 0.97. A name the passage already uses, or has no form
+    of, stays as it is; a surname that someone else in the passage shares ("Melania Trump"
+    beside "Donald Trump") is never taken as the same person."""
+    folded = fold(passage)
+    runs: list[str] | None = None
+    out, last = [], 0
+    for start, end, name in name_runs(question, sentence_starts=False):
+        suffix = _POSSESSIVE.search(name)
+        bare = name[: suffix.start()] if suffix else name
+        if not bare or _has_word(folded, fold(bare)):
+            continue
+        if runs is None:
+            runs = [r for _, _, r in name_runs(passage)]
+        form, initials, compact = None, acronym(bare), bare.replace(".", "")
+        if initials and _has_word(passage, initials):
+            form = initials
+        elif compact.isupper() and 2 <= len(compact) <= 6:
+            form = next((strip_roles(r) for r in runs if acronym(r) == compact), None)
+        elif is_person_like(bare):
+            surname = bare.split()[-1]
+            holders = [r for r in runs if _has_word(r, surname)]
+            if holders and all(_same_person(r, bare, surname) for r in holders):
+                form = surname
+        if form:
+            end = start + len(bare)
+            if compact != bare and question[end : end + 1] == ".":  # "U.S." is found as "U.S"
+                end += 1
+            out.append(question[last:start] + form)
+            last = end
+    return "".join(out) + question[last:] if out else question

@@ -1,0 +1,49 @@
+"""Shared text patterns: initials of names, and a question's names written as a passage writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.text import acronym, in_passage_words
+
+
+@pytest.mark.parametrize(
+    ("name", "initials"),
+    [
+        ("International Atomic Energy Agency", "IAEA"),
+        ("World Health Organization", "WHO"),
+        ("United States", "US"),
+        ("Bank of England", "BE"),
+        ("Russian Direct Investment Fund", "RDIF"),
+        ("Lavrov", None),
+        ("the agency", None),
+    ],
+)
+def test_acronym(name: str, initials: str | None):
+    assert acronym(name) == initials
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "read_as"),
+    [
+        # the long form asked, the short form written, and the other way round
+        ("When was the International Atomic Energy Agency established?", "Nobel prize: The IAEA, headquartered in Vienna, was established in 1957.",
+         "When was the IAEA established?"),
+        ("When was the IAEA founded?", "The International Atomic Energy Agency was founded in 1957.",
+         "When was the International Atomic Energy Agency founded?"),
+        ("When was the U.S. founded?", "The United States was founded in 1776.", "When was the United States founded?"),
+        ("Who heads the Russian Direct Investment Fund?", "Dmitriev, head of the RDIF, spoke.", "Who heads the RDIF?"),
+        # a person by surname, the possessive kept; roles before the surname are no other person
+        ("What was Brigid Kosgei's time?", "Marathon: Kosgei finished in 2:14:04.", "What was Kosgei's time?"),
+        ("What did Donald Trump say?", "US President Trump said he was glad.", "What did Trump say?"),
+        ("What did Sergei Lavrov say?", "Russian Foreign Minister Lavrov said no.", "What did Lavrov say?"),
+        # unchanged: the passage uses the name as asked, names someone else, or has no form of it
+        ("What did Donald Trump say?", "President Donald Trump said; Trump left.", "What did Donald Trump say?"),
+        ("What did Donald Trump say?", "Melania Trump said she was glad.", "What did Donald Trump say?"),
+        ("What did the World Health Organization say?", "He asked who said that.", "What did the World Health Organization say?"),
+        ("What did the Chicago Marathon winner say?", "The marathon was won by Kosgei.", "What did the Chicago Marathon winner say?"),
+        ("Where were the talks held?", "The talks were held in Riyadh.", "Where were the talks held?"),
+    ],
+)
+def test_in_passage_words(question: str, passage: str, read_as: str):
+    assert in_passage_words(question, passage) == read_as
