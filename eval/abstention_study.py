@@ -70,7 +70,7 @@ def collect(data: Path, work: Path, limit: int, settings: Settings) -> list[dict
     embedder = MiniLMEmbedder()
     build_index(ReadReport(articles=bench.articles), work / "index", embedder, split=bench.split)
     index = load_index(work / "index", expected_model_sha256=embedder.fingerprint())
-    r = Retriever.configured(index, embedder, settings, Reranker(settings.reranker_dir).warm_up())
+    r = Retriever.configured(index, embedder, settings, Reranker.configured(settings))
     twins = TwinMaker(index, index.articles)
     questions = list(bench.questions)
     random.Random(13).shuffle(questions)

@@ -60,8 +60,8 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     embedder = MiniLMEmbedder()
     build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
     index = load_index(index_dir, expected_model_sha256=embedder.fingerprint())
-    reranker = Reranker(settings.reranker_dir).warm_up()
-    cache = index_dir / f"fusion-cache-v2-{reranker.fingerprint[:12]}-{limit or 'all'}.pkl"  # v2: with answer probabilities
+    reranker = Reranker.configured(settings)
+    cache = index_dir / f"fusion-cache-v3-{reranker.fingerprint[:12]}{'-aligned' if reranker.align_names else ''}{'-judged' if reranker.judge_sentence else ''}-{limit or 'all'}.pkl"  # v3: names aligned (qa.text.in_passage_words)
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     retriever = Retriever(index, embedder, reranker=reranker)
@@ -70,7 +70,7 @@ def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) 
     t0 = time.time()
 
     def candidates(q: str, hits: list) -> dict:
-        reading = reranker.read(q, [retriever.passage(h.position) for h in hits])
+        reading = reranker.read(q, [retriever.passage(h.position) for h in hits], sentences=[h.sentence.text for h in hits])
         hits = retriever.with_coverage(q, hits)
         feats = features(q, np.array([h.score for h in hits]), [h.signals for h in hits], [h.sentence.text for h in hits], reading.logits, reading.answer)
         return {

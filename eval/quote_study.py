@@ -46,7 +46,7 @@ def collect(work: Path, limit: int, settings: Settings) -> list[list[dict]]:
     embedder = MiniLMEmbedder()
     index = load_index(work / "index", expected_model_sha256=embedder.fingerprint())
     unfiltered = replace(settings, extra_prob_ratio=0.0)
-    r = Retriever.configured(index, embedder, unfiltered, Reranker(settings.reranker_dir).warm_up())
+    r = Retriever.configured(index, embedder, unfiltered, Reranker.configured(settings))
     questions = list(bench.questions)
     random.Random(7).shuffle(questions)
     rows, started = [], time.time()

@@ -26,6 +26,7 @@ import numpy as np
 
 from qa.errors import ModelProblem
 from qa.settings import Settings
+from qa.text import in_passage_words
 
 DEFAULT_FOLDER = Settings.reranker_dir  # one place says where the shipped model lies
 
@@ -104,10 +105,18 @@ class Reranker:
     The constructor only stores where the model is; `warm_up()` checks the card and the
     sha256 and loads the session (called on first use, or by the owner to fail early)."""
 
-    def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int | None = None) -> None:
+    def __init__(self, folder: Path = DEFAULT_FOLDER, threads: int | None = None, align_names: bool = True,
+                 judge_sentence: bool = True) -> None:
         self.folder = Path(folder)
         self.threads = threads
+        self.align_names = align_names
+        self.judge_sentence = judge_sentence
         self._loaded = False
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Reranker:
+        """The reader these settings ask for, loaded and checked (a RerankerProblem says how to restore it)."""
+        return cls(settings.reranker_dir, align_names=settings.align_names, judge_sentence=settings.judge_sentence).warm_up()
 
     def warm_up(self) -> Reranker:
         """Checks and loads the model; a RerankerProblem says how to restore it."""
@@ -171,19 +180,29 @@ class Reranker:
         """One rank logit per passage (a title-prefixed sentence, see `pair_text`)."""
         return self.read(question, passages, batch).logits
 
-    def read(self, question: str, passages: list[str], batch: int = 8) -> Reading:
+    def read(self, question: str, passages: list[str], batch: int = 8, sentences: list[str] | None = None) -> Reading:
         """Rank logits, and for a reader also answer probabilities and the best answer span
         of each passage (character offsets into the passage).
 
+        With `sentences` (the sentence each passage ends with) and `judge_sentence`, a passage
+        whose best answer span lies before its sentence, in the title or the previous
+        sentence, is read again as its sentence alone and judged on that, never higher than
+        before: the title and the context are there to say what the sentence is about, not to
+        answer for it. A news headline states the story's main fact ("Cosmonaut Alexei Leonov dies at
+        age 85"), and read under it every sentence of the story looked like the answer to
+        "How old was Leonov when he died?" (0.96 for "Leonov, also known as 'cosmonaut No.
+        11', was part of …", against 0.54 for "He was 85.").
+
         Pairs are sorted by length and run in batches of `batch`, each padded only to its own
         longest pair: news sentences run from 10 to 90 tokens, and padding all 30 to the
-        longest cost twice the time.
+        longest cost twice the time. Each passage is read with the question's names written
+        as that passage writes them (`align_names`, qa.text.in_passage_words).
         """
         n = len(passages)
         if not n:
             return Reading(np.zeros(0), None, [])
         self.warm_up()
-        enc = self.tokenizer.encode_batch([(question, p) for p in passages])
+        enc = self.tokenizer.encode_batch([(in_passage_words(question, p) if self.align_names else question, p) for p in passages])
         ids, types = [e.ids for e in enc], [e.type_ids for e in enc]
         order = sorted(range(n), key=lambda i: len(ids[i]))
         logits = np.zeros(n)
@@ -208,7 +227,31 @@ class Reranker:
                     a, b, p = best_span(out["start"][r, :k], out["end"][r, :k])
                     offsets = enc[i].offsets
                     spans[i] = (int(offsets[a][0]), int(offsets[b][1]), p)
-        return Reading(logits, answer, spans)
+        reading = Reading(logits, answer, spans)
+        if sentences is None or not self.judge_sentence or answer is None:
+            return reading
+        return reading.judged_on(self._sentences_alone(question, passages, sentences, reading, batch))
+
+    def _sentences_alone(self, question: str, passages: list[str], sentences: list[str], reading: Reading,
+                         batch: int) -> dict[int, tuple[float, float, tuple[int, int, float] | None]]:
+        """The verdict on each passage whose best span starts before its sentence, from reading the
+        sentence alone: {passage number: (logit, answer probability, span as offsets into the
+        passage)}, logit and probability never above the passage's own."""
+        outside = [i for i, (p, s, span) in enumerate(zip(passages, sentences, reading.spans))
+                   if span is not None and p.endswith(s) and span[0] < len(p) - len(s)]
+        if not outside:
+            return {}
+        again = self.read(question, [sentences[i] for i in outside], batch)
+        out = {}
+        for k, i in enumerate(outside):
+            shift = len(passages[i]) - len(sentences[i])
+            span = again.spans[k]
+            assert again.answer is not None and reading.answer is not None
+            # Only ever a lower verdict: alone, a sentence also loses what its title says it is
+            # about ("a magnitude 5.2 earthquake hit …" read alone looked like the hurricane asked for).
+            out[i] = (min(float(again.logits[k]), float(reading.logits[i])), min(float(again.answer[k]), float(reading.answer[i])),
+                      (span[0] + shift, span[1] + shift, span[2]) if span else None)
+        return out
 
 
 MAX_SPAN_TOKENS = 30
@@ -236,6 +279,17 @@ class Reading:
     logits: np.ndarray
     answer: np.ndarray | None
     spans: list[tuple[int, int, float] | None]
+
+    def judged_on(self, verdicts: dict[int, tuple[float, float, tuple[int, int, float] | None]]) -> Reading:
+        """This reading with some passages' verdicts replaced: {passage number: (logit, answer probability, span)}."""
+        if not verdicts:
+            return self
+        logits, answer, spans = self.logits.copy(), None if self.answer is None else self.answer.copy(), list(self.spans)
+        for i, (logit, prob, span) in verdicts.items():
+            logits[i], spans[i] = logit, span
+            if answer is not None:
+                answer[i] = prob
+        return Reading(logits, answer, spans)
 
     def joined(self, other: Reading) -> Reading:
         """This reading followed by another of the same question's further passages."""

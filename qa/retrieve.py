@@ -299,11 +299,11 @@ class Retriever:
         if not top or reranker is None:
             return hits[:k]
         passages = [self.passage(h.position) for h in top]
-        reading = reranker.read(query, passages)
+        reading = reranker.read(query, passages, sentences=[h.sentence.text for h in top])
         more = hits[depth : depth + deeper]
         if more and reading.answer is not None and float(reading.answer.max()) < self.deeper_below:
             extra = [self.passage(h.position) for h in more]
-            reading = reading.joined(reranker.read(query, extra))
+            reading = reading.joined(reranker.read(query, extra, sentences=[h.sentence.text for h in more]))
             top, passages, depth = top + more, passages + extra, depth + len(more)
         logits = reading.logits
         feats = features(query, np.array([h.score for h in top]), [h.signals for h in top], [h.sentence.text for h in top], logits, reading.answer)

@@ -46,7 +46,7 @@ class Assistant:
 
     def _load(self) -> Retriever:
         if self._reranker is None and self.settings.rerank_depth > 0:
-            self._reranker = Reranker(self.settings.reranker_dir).warm_up()
+            self._reranker = Reranker.configured(self.settings)
         index = load_index(self.settings.index_dir, expected_model_sha256=self.embedder.fingerprint())
         return Retriever.configured(index, self.embedder, self.settings, self._reranker, self.weights)
 

@@ -75,6 +75,12 @@ class Settings:
     # Channel, so the first stage ranks it far down, after the sentence that names them.
     follow_depth: int = 0
     reranker_dir: Path = PACKAGE_DIR / "models" / "reranker"  # model.onnx + reranker.json
+    # The reader reads the question with each name written as the passage writes it ("IAEA"
+    # for "International Atomic Energy Agency"; qa.text.in_passage_words). 0: as asked.
+    align_names: bool = True
+    # A passage whose answer the reader finds in its title or context, not in its sentence, is
+    # read again as the sentence alone, and judged on that (qa.rerank.Reranker.read). 0: off.
+    judge_sentence: bool = True
     max_citations: int = 3
     # The reply abstains when evidence strength (cosine + coverage_weight x query-term
     # coverage, best of the top 3 sentences) + answer_prob_weight x the reader's probability

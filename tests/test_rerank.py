@@ -73,7 +73,7 @@ class _FavoursMarch:
         self.seen.append(passages)
         return np.array([10.0 if "March" in p else 0.0 for p in passages])
 
-    def read(self, question: str, passages: list[str]) -> Reading:
+    def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
         return Reading(self.scores(question, passages), None, [None] * len(passages))
 
 
@@ -129,7 +129,7 @@ def test_follow_depth_reads_the_sentence_after_each_best_first_stage_hit(tiny_in
 class _AnswersMarch(_FavoursMarch):
     """A reader with an answer head: sure (0.9) of sentences that mention March, else 0.1."""
 
-    def read(self, question: str, passages: list[str]) -> Reading:
+    def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
         logits = self.scores(question, passages)
         return Reading(logits, np.where(logits > 0, 0.9, 0.1), [None] * len(passages))
 
@@ -270,6 +270,46 @@ def test_shipped_reranker_puts_the_answering_sentence_first():
         assert int(s.argmax()) == gold, (question, s)
 
 
+@pytest.mark.model
+def test_the_reader_reads_a_name_as_the_passage_writes_it():
+    question = "When was the International Atomic Energy Agency established?"
+    passages = [
+        pair_text("IAEA and its director are awarded the Nobel Peace Prize",
+                  "The IAEA, headquartered in Vienna and established in 1957, seeks to prevent nuclear proliferation."),
+        pair_text("IAEA and its director are awarded the Nobel Peace Prize",
+                  "The International Atomic Energy Agency and its director have been awarded the Nobel Peace Prize for 2005."),
+    ]
+    aligned = Reranker(align_names=True).read(question, passages)
+    as_asked = Reranker(align_names=False).read(question, passages)
+    assert aligned.answer is not None and as_asked.answer is not None
+    assert aligned.answer[0] > 0.5 > as_asked.answer[0], (aligned.answer, as_asked.answer)
+    assert int(np.argmax(aligned.logits)) == 0 != int(np.argmax(as_asked.logits))
+
+
+@pytest.mark.model
+def test_a_sentence_is_judged_on_itself_when_its_headline_holds_the_answer():
+    title = "Cosmonaut Alexei Leonov dies at age 85"
+    sentences = ["Leonov, also known as \"cosmonaut No. 11\", was part of the Soviet Union's original team of cosmonauts.", "He was 85."]
+    passages = [pair_text(title, sentences[0]),
+                pair_text(title, sentences[1], "Leonov was famous for performing the first human spacewalk as part of the Voskhod 2 mission.")]
+    question = "How old was Leonov when he died?"
+    under_headline = Reranker(judge_sentence=False).read(question, passages, sentences=sentences)
+    judged = Reranker(judge_sentence=True).read(question, passages, sentences=sentences)
+    assert under_headline.spans[0] is not None and under_headline.spans[0][0] < len(title)  # the answer it saw is the headline's
+    assert judged.answer is not None and judged.answer[0] < 0.1 < judged.answer[1]
+    assert int(np.argmax(judged.logits)) == 1
+    start, end, _ = judged.spans[1]
+    assert passages[1][start:end] == "85"
+
+
+def test_judged_on_replaces_only_the_verdicts_given():
+    r = Reading(np.array([3.0, 2.0]), np.array([0.9, 0.5]), [(0, 4, 0.8), (10, 12, 0.7)])
+    j = r.judged_on({0: (-1.0, 0.05, None)})
+    assert j.logits.tolist() == [-1.0, 2.0] and j.answer.tolist() == [0.05, 0.5] and j.spans == [None, (10, 12, 0.7)]
+    assert r.logits.tolist() == [3.0, 2.0]  # the original reading is unchanged
+    assert r.judged_on({}) is r
+
+
 @pytest.fixture
 def shipped_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "reranker"
@@ -382,7 +422,7 @@ class _ReadsStorms:
         self.questions: list[str] = []
         self.passages: list[list[str]] = []
 
-    def read(self, question: str, passages: list[str]) -> Reading:
+    def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
         self.questions.append(question)
         self.passages.append(passages)
         return Reading(np.array([10.0 if "storm" in p.lower().rsplit(": ", 1)[-1] else 0.0 for p in passages]), None, [None] * len(passages))

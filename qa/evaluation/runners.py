@@ -294,7 +294,7 @@ def make_methods(names: tuple[str, ...], bench: Benchmark, index, embedder, sett
         "rrf": lambda: RetrieverMethod(Retriever(index, embedder, mode="hybrid", weights=FusionWeights(1.0, 1.0, 0.0, 0.0, method=Fusion.RRF)), text_of),
         "hybrid": lambda: RetrieverMethod(Retriever(index, embedder, **common), text_of),
         "qa": lambda: QaMethod(
-            Retriever.configured(index, embedder, settings, Reranker(settings.reranker_dir).warm_up() if settings.rerank_depth > 0 else None),
+            Retriever.configured(index, embedder, settings, Reranker.configured(settings) if settings.rerank_depth > 0 else None),
             index.articles, settings, text_of, abstention_check=bench.name == "squad",
         ),
         "naive-llama-index": lambda: NaiveMethod(NaiveLlamaIndex(bench.articles, embedder), text_of),
