@@ -22,9 +22,8 @@ from dataclasses import asdict, dataclass, field
 
 from qa import answer_type, news
 from qa.documents import page_of
-from qa.errors import QAError
 from qa.filters import Filters
-from qa.query import resolve, retrieval_query, turns_from
+from qa.query import check_question, resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
 from qa.sentences import Sentence
 from qa.settings import Settings
@@ -77,24 +76,6 @@ class Answer:
             "closest": [asdict(c) for c in self.closest],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
-
-
-def check_question(question: object, settings: Settings, what: str = "the question") -> str:
-    """The question, stripped; a QAError says what is wrong with an unusable one (`what`
-    names it: "the question", or "history item 2")."""
-    if not isinstance(question, str):
-        raise QAError("the question is empty; type a question about the articles")
-    # Lone surrogates cannot be tokenized; control characters carry no meaning here.
-    question = question.encode("utf-8", "replace").decode("utf-8").strip()
-    if len(question) > settings.max_question_chars:
-        raise QAError(
-            f"{what} is {len(question):,} characters long; the limit is "
-            f"{settings.max_question_chars:,}: {'ask a shorter question' if what == 'the question' else 'send a shorter one'}"
-        )
-    question = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in question).strip()
-    if not question:
-        raise QAError("the question is empty; type a question about the articles")
-    return question
 
 
 def _words(text: str) -> set[str]:

@@ -34,6 +34,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from qa.errors import QAError
+from qa.settings import Settings
 from qa.text import FUNCTION_WORDS, is_person_like, name_runs, strip_roles
 
 MAX_JOINED = 5  # people named for one "they"
@@ -61,6 +63,24 @@ _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:is|was)?\s*(?:true|possible|likely|clear|known|said|reported|important|hard|easy)\b|\bit\s+(?:take|took|takes)\b", re.IGNORECASE)
 _DO_IT = re.compile(r"\b(?:do|does|did|done|doing)\s+it$", re.IGNORECASE)
 _EXISTENTIAL_THERE = re.compile(r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|any|a|an)\b|\b(?:is|are|was|were)\s+there\b", re.IGNORECASE)
+
+
+def check_question(question: object, settings: Settings, what: str = "the question") -> str:
+    """The question, stripped; a QAError says what is wrong with an unusable one (`what`
+    names it: "the question", or "history item 2")."""
+    if not isinstance(question, str):
+        raise QAError("the question is empty; type a question about the articles")
+    # Lone surrogates cannot be tokenized; control characters carry no meaning here.
+    question = question.encode("utf-8", "replace").decode("utf-8").strip()
+    if len(question) > settings.max_question_chars:
+        raise QAError(
+            f"{what} is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,}: {'ask a shorter question' if what == 'the question' else 'send a shorter one'}"
+        )
+    question = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in question).strip()
+    if not question:
+        raise QAError("the question is empty; type a question about the articles")
+    return question
 
 
 @dataclass(frozen=True)
