@@ -242,11 +242,11 @@ class Reranker:
         if not outside:
             return {}
         again = self.read(question, [sentences[i] for i in outside], batch)
+        assert again.answer is not None and reading.answer is not None
         out = {}
         for k, i in enumerate(outside):
             shift = len(passages[i]) - len(sentences[i])
             span = again.spans[k]
-            assert again.answer is not None and reading.answer is not None
             # Only ever a lower verdict: alone, a sentence also loses what its title says it is
             # about ("a magnitude 5.2 earthquake hit …" read alone looked like the hurricane asked for).
             out[i] = (min(float(again.logits[k]), float(reading.logits[i])), min(float(again.answer[k]), float(reading.answer[i])),

@@ -157,7 +157,7 @@ def in_passage_words(question: str, passage: str) -> str:
     folded = fold(passage)
     runs: list[str] | None = None
     out, last = [], 0
-    for start, end, name in name_runs(question, sentence_starts=False):
+    for start, _, name in name_runs(question, sentence_starts=False):
         suffix = _POSSESSIVE.search(name)
         bare = name[: suffix.start()] if suffix else name
         if not bare or _has_word(folded, fold(bare)):
