@@ -93,6 +93,11 @@ def select(hits: list[Hit], settings: Settings) -> list[Hit]:
         return []
     top = hits[0]
     chosen = [top]
+    if "newest_of" in top.signals:
+        # A question about now is answered from the article chosen as the newest relevant one
+        # (qa.retrieve.Retriever.newest_first); an older article's sentence quoted beside it
+        # would answer for another event of the kind (last year's flood, an earlier race).
+        hits = [h for h in hits if h.sentence.article_id == top.sentence.article_id]
     top_prob = top.signals.get("answer_prob")
 
     def reader_rules_out(hit: Hit) -> bool:  # read with the top one, and a small share of its chance

@@ -215,3 +215,24 @@ def test_a_count_question_without_a_count_in_the_evidence_abstains(retriever: Re
     ans = answer("How many fishermen returned to the quay at dawn?", retriever, Settings(abstain_below=0.0))
     assert ans.abstained and ans.closest  # the closest sentences are still shown, apart
     assert not answer("Who returned to the quay at dawn?", retriever, Settings(abstain_below=0.0)).abstained
+
+
+def test_a_question_about_now_quotes_only_the_article_chosen_as_the_newest():
+    from qa.answer import select
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    words = ["The river flooded three towns overnight.", "Rescuers reached stranded families by boat.", "Storms closed the coastal road in March."]
+
+    def hit(article: str, i: int, score: float, **signals: float) -> Hit:
+        text = words[i]
+        return Hit(Sentence(article, i, 0, 0, len(text), text), score, i,
+                   {"dense": 0.6, "bm25": 5.0, "answer_prob": 0.8, "first_stage": score, **signals})
+
+    settings = Settings(max_citations=3)
+    # the same hits, near-equal by every signal: the chosen article's two, then an older one's
+    new_a, new_b, old = hit("2020.txt", 0, 9.0, newest_of=2.0), hit("2020.txt", 1, 8.0, newest_of=2.0), hit("2019.txt", 2, 10.0)
+    assert [h.sentence.article_id for h in select([new_a, new_b, old], settings)] == ["2020.txt", "2020.txt"]
+    # a question not about now (no article was chosen) quotes across articles as before
+    plain = [hit("2020.txt", 0, 9.0), hit("2020.txt", 1, 8.0), hit("2019.txt", 2, 10.0)]
+    assert {h.sentence.article_id for h in select(plain, settings)} == {"2020.txt", "2019.txt"}
