@@ -232,14 +232,9 @@ class Retriever:
             best.setdefault(h.sentence.article_id, h)
         headline = self.headline_cosines(list(best), qvec) if qvec is not None else None
         chosen, among = news.newest_relevant(plain, list(best.values()), self._recency, self.index.articles, headline)
-        inside = self._article_of == chosen
-        if allowed is not None:
-            inside &= allowed
-        ranked = self.first_stage(plain, int(inside.sum()), qvec, inside)
-        # the lede is read even when the first stage ranks it low ("… surpassed 100,000 in the
-        # United States" for "the latest coronavirus milestone"), so that LEDE can favour it
-        read_here = ranked[: self.rerank_depth] + [h for h in ranked[self.rerank_depth :] if h.sentence.index == 0][:1]
-        first = self.rerank(plain, read_here, k)
+        inside = (self._article_of == chosen) & (allowed if allowed is not None else True)
+        ranked = self.first_stage(plain, int(inside.sum()), qvec, inside)  # its lede is read even when ranked low
+        first = self.rerank(plain, ranked[: self.rerank_depth] + [h for h in ranked[self.rerank_depth :] if h.sentence.index == 0][:1], k)
         first = sorted((replace(h, score=h.score + news.LEDE) if h.sentence.index == 0 else h for h in first), key=lambda h: -h.score)
         first = [replace(h, signals={**h.signals, "newest_of": float(among)}) for h in first]  # for the reply's note
         rest = [h for h in read if h.sentence.article_id != chosen]
