@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-length", type=_whole(32, 512), metavar="TOKENS", help="tokens per pair, 32-512 (default: 96)")
     t.add_argument("--twins-every", type=_whole(0, 100), metavar="N",
                    help="every N-th question also trains on a perturbed, unanswerable twin (0-100; 0: none; default: 4)")
+    t.add_argument("--headlines", type=_share, metavar="SHARE",
+                   help="share of the questions read under headline-like titles, their article's first sentence (0-1; default: 0)")
     t.add_argument("--init-from", type=Path, metavar="DIR", help="start a new run from the weights of the checkpoint in DIR, reading on from where that run stopped in the item order")
     t.add_argument("--out", type=Path, metavar="DIR", help="where to export model.onnx and reranker.json (default: qa/models/reranker)")
     t.add_argument("--exit", type=int, choices=range(1, 7), metavar="L", dest="export_exit", help="which exit to export: 3 or 6 (default: the deepest)")
@@ -120,6 +122,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number above 0")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a share from 0 to 1")
     return value
 
 
@@ -307,7 +319,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "data": args.data, "checkpoint": args.checkpoint, "out": args.out, "questions": args.questions, "layers": args.layers,
         "minutes": args.minutes, "seed": args.seed, "threads": args.threads, "device": args.device, "export_exit": args.export_exit,
         "epochs": args.epochs, "lr": args.lr, "context": args.context, "max_length": args.max_length, "init_from": args.init_from,
-        "twins_every": args.twins_every,
+        "twins_every": args.twins_every, "headlines": args.headlines,
     }
     chosen: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
     config = replace(TrainConfig(), **chosen)

@@ -134,6 +134,33 @@ def test_groups_with_context_read_the_previous_sentence_and_keep_the_span_on_the
 
 
 @pytest.mark.model
+def test_headline_groups_read_the_articles_first_sentence_as_title_and_keep_the_span(tiny_data: Path):
+    from qa.embed import MiniLMEmbedder
+    from qa.training.items import ANSWERABLE, GroupMaker
+    from qa.training.squad import load_corpus, mine
+
+    corpus = load_corpus(tiny_data)
+    mined = mine(corpus, tiny_data.parent / "mined.jsonl.gz", tiny_data.parent / "cache", MiniLMEmbedder(), log=lambda _: None)
+    plain, headed = GroupMaker(corpus, mined, size=4, seed=3), GroupMaker(corpus, mined, size=4, seed=3, headlines=1.0)
+    n = next(i for i, q in enumerate(corpus.questions) if q.question == "Who built the harbour?")
+    g = headed.make(n, ANSWERABLE)
+    assert g is not None and g.texts[0] == "The harbour opened in 1901: It was built by the city council."
+    assert g.texts[0][g.span[0] : g.span[1]] == "the city council"
+    # the rest of the group is the plain group's, each sentence under its own article's headline
+    p = plain.make(n, ANSWERABLE)
+    assert p is not None and len(p.texts) == len(g.texts) and p.labels == g.labels
+    assert all(t.endswith(u.split(": ", 1)[1]) for t, u in zip(g.texts, p.texts))
+    first = next(i for i, q in enumerate(corpus.questions) if q.question == "When did the harbour open?")
+    g = headed.make(first, ANSWERABLE)
+    assert g is not None and g.texts[0] == "Harbour: The harbour opened in 1901."  # the first sentence keeps the title
+    assert headed._text(corpus.questions[n].article, corpus.questions[n].gold) == p.texts[0]  # validation reads plain titles
+    # a share of 0 changes nothing, and a share between reads headlines for some questions only
+    assert all(GroupMaker(corpus, mined, size=4, seed=3, headlines=0.0).make(i, ANSWERABLE) == plain.make(i, ANSWERABLE) for i in range(8))
+    half = GroupMaker(corpus, mined, size=4, seed=3, headlines=0.5)
+    assert 0 < sum(half._headline(q.qid) for q in corpus.questions) < len(corpus.questions)
+
+
+@pytest.mark.model
 def test_a_new_run_can_start_from_another_runs_weights_with_context(tiny_data: Path, capsys):
     from qa.rerank import Reranker
 
@@ -254,7 +281,7 @@ def test_resume_without_a_checkpoint_is_one_line(tmp_path: Path, capsys):
 
 @pytest.mark.parametrize("flag", [["--questions", "0"], ["--questions", "many"], ["--layers", "9"], ["--device", "tpu"], ["--export", "--export-only"],
                                   ["--context", "65"], ["--context", "-1"], ["--lr", "0"], ["--epochs", "inf"], ["--max-length", "8"],
-                                  ["--twins-every", "-1"], ["--twins-every", "some"]])
+                                  ["--twins-every", "-1"], ["--twins-every", "some"], ["--headlines", "1.5"], ["--headlines", "-0.1"], ["--headlines", "half"]])
 def test_train_rejects_bad_flags(flag: list[str], capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", *flag])

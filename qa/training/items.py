@@ -13,6 +13,14 @@ returned in 1295." names nobody, its predecessor names Marco Polo. The neighbour
 the gold sentence stays a negative although its context holds the answer: the reader learns
 to quote the sentence that answers, not the one after it.
 
+Headlines (`headlines`, a share of the groups, chosen by question id): SQuAD's titles are a
+few words ("Super_Bowl_50"), a news article's is a sentence that states the story's main fact
+("Cosmonaut Alexei Leonov dies at age 85"), and a reader taught only on the former took that
+fact for every sentence's answer (what `QA_JUDGE_SENTENCE` patches at inference) and read a
+name the headline gave as missing from the sentence under it. Such a group reads each
+sentence under its article's first sentence, clipped to HEADLINE_WORDS words, as a headline
+(the first sentence itself keeps the title). Validation always reads the plain titles.
+
 A perturbed question (qa.training.perturb) gives an answerability-only group: the gold
 sentence and the mined hits, all labelled 0, no ranking and no span loss.
 
@@ -32,6 +40,7 @@ from qa.training.perturb import perturb, pools
 from qa.training.squad import Corpus, norm
 
 ANSWERABLE, PERTURBED = "answerable", "perturbed"
+HEADLINE_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,14 @@ def plan(corpus: Corpus, seed: int, perturbed_every: int = 4) -> list[tuple[int,
 class GroupMaker:
     """Turns (question number, kind) into a Group, from the corpus and the mined hits."""
 
-    def __init__(self, corpus: Corpus, mined: dict[int, list[list[int]]], size: int = 8, seed: int = 13, context: int = 0) -> None:
+    def __init__(self, corpus: Corpus, mined: dict[int, list[list[int]]], size: int = 8, seed: int = 13, context: int = 0,
+                 headlines: float = 0.0) -> None:
         self.corpus = corpus
         self.mined = mined
         self.size = size
         self.seed = seed
         self.context = context  # words of the previous sentence read before each sentence; 0: none
+        self.headlines = headlines  # share of the groups read under headline-like titles
         self._pools = lru_cache(maxsize=64)(lambda a: pools(corpus.articles[a].text))
 
     def _before(self, a: int, s: int) -> str:
@@ -74,8 +85,18 @@ class GroupMaker:
             return ""
         return clip_context(sents[s - 1].text, self.context)
 
-    def _text(self, a: int, s: int) -> str:
-        return pair_text(self.corpus.title(a), self.corpus.sentences[a][s].text, self._before(a, s))
+    def _title(self, a: int, s: int, headline: bool = False) -> str:
+        sents = self.corpus.sentences[a]
+        if headline and s > 0 and sents:
+            return clip_context(sents[0].text, HEADLINE_WORDS).rstrip(" .")
+        return self.corpus.title(a)
+
+    def _text(self, a: int, s: int, headline: bool = False) -> str:
+        return pair_text(self._title(a, s, headline), self.corpus.sentences[a][s].text, self._before(a, s))
+
+    def _headline(self, qid: int) -> bool:
+        """Whether this question's group reads headlines (its own RNG: the other draws stay as they were)."""
+        return self.headlines > 0 and random.Random(f"{self.seed}:{qid}:headline").random() < self.headlines
 
     def _bucket_of(self, a: int) -> list[int]:
         return next((b for b in self.corpus.buckets if a in b), [a])
@@ -93,6 +114,7 @@ class GroupMaker:
             return (a, s) != gold and not any(x in text for x in answers)
 
         mined: list[tuple[int, int]] = [(h[0], h[1]) for h in self.mined.get(q.qid, []) if usable(h[0], h[1])]
+        headline = self._headline(q.qid)
         if kind == PERTURBED:
             article = c.articles[q.article]
             ps, pe = paragraph_around(article.text, gold_sentence.start, gold_sentence.end)
@@ -100,7 +122,7 @@ class GroupMaker:
             if made is None:
                 return None
             chosen = [gold] + mined[: self.size // 2 - 1]
-            return Group(made[0], tuple(self._text(*x) for x in chosen), tuple(0.0 for _ in chosen), False, None)
+            return Group(made[0], tuple(self._text(*x, headline) for x in chosen), tuple(0.0 for _ in chosen), False, None)
         negatives: list[tuple[int, int]] = []
 
         def add(x: tuple[int, int]) -> None:
@@ -123,6 +145,6 @@ class GroupMaker:
         if not negatives:
             return None
         chosen = [gold, *negatives]
-        prefix = len(pair_text(c.title(q.article), "", self._before(q.article, q.gold)))
+        prefix = len(pair_text(self._title(q.article, q.gold, headline), "", self._before(q.article, q.gold)))
         span = (q.span[0] + prefix, q.span[1] + prefix)
-        return Group(q.question, tuple(self._text(*x) for x in chosen), (1.0,) + (0.0,) * len(negatives), True, span)
+        return Group(q.question, tuple(self._text(*x, headline) for x in chosen), (1.0,) + (0.0,) * len(negatives), True, span)

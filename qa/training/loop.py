@@ -56,6 +56,7 @@ class TrainConfig:
     init_from: str = ""  # a new run starts from this checkpoint's weights (not its optimiser or plan)
     seed: int = 13
     twins_every: int = 4  # every N-th question (by id) also gets a perturbed twin (qa.training.items.plan); 0: none
+    headlines: float = 0.0  # share of groups read under headline-like titles (qa.training.items); 0: none
     threads: int = 2
     device: str = "auto"
     bf16: bool = True  # autocast on CPUs with bf16 units and on GPUs
@@ -67,7 +68,7 @@ class TrainConfig:
 
 
 # Settings that must not change across a resumed run (they define the model or its plan).
-FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "context", "init_from", "seed", "twins_every")
+FIXED = ("data", "layers", "exits", "epochs", "questions", "group", "batch", "lr", "warmup_steps", "max_length", "context", "init_from", "seed", "twins_every", "headlines")
 
 
 def _device(name: str) -> str:
@@ -139,7 +140,7 @@ class Trainer:
             self.items = self.items[: config.questions]
         planned = int(len(self.items) * config.epochs) if not config.questions else len(self.items)
         self.total_steps = max(1, math.ceil(planned / config.batch))
-        self.maker = GroupMaker(self.corpus, self.mined, config.group, config.seed, config.context)
+        self.maker = GroupMaker(self.corpus, self.mined, config.group, config.seed, config.context, config.headlines)
         self.tokenizer_folder, self.tokenizer, self.model = build(config.layers, config.exits)
         self.model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
         self.model.to(self.device)
