@@ -61,6 +61,7 @@ _PERSON_ACTS = r"said|says|told|added|wrote|announced|argued|insisted|warned|cla
 _PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|theirs|it|its)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$|^\s*and\s+(.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:is|was)?\s*(?:true|possible|likely|clear|known|said|reported|important|hard|easy)\b|\bit\s+(?:take|took|takes)\b", re.IGNORECASE)
+_WHO_IS = re.compile(r"^\s*who\s+(?:is|was)\s+", re.IGNORECASE)
 _DO_IT = re.compile(r"\b(?:do|does|did|done|doing)\s+it$", re.IGNORECASE)
 _EXISTENTIAL_THERE = re.compile(r"\bthere\s+(?:is|are|was|were|be|been|has|have|had|will|would|any|a|an)\b|\b(?:is|are|was|were)\s+there\b", re.IGNORECASE)
 
@@ -158,6 +159,10 @@ class _Context:
         # first; the names earlier replies gave ("Dmitriev") are the last resort for "he".
         self.short = _short_name(last.short)
         self.shorts = [n for t in reversed(turns) if (n := _short_name(t.short))]
+        if _WHO_IS.match(last.question) and any(is_person_like(e) or self.surname(e) for e in self.last_q):
+            # "Who is Yuri Ushakov?" asks what he is: the reply describes him, so a name its short
+            # answer gives is someone else (a misread span, "Sergei Lavrov"), not whom "he" means next.
+            self.short = ""
 
     def surname(self, word: str) -> str | None:
         """A one-word name of the last question as a person: the conversation's full name ending

@@ -46,6 +46,13 @@ ATTENDEES = (
          "What did Recep Tayyip Erdoğan say?"),
         ([Turn("Who won the marathon?", "Brigid Kosgei of Kenya won the 2019 Chicago Marathon.", short="Brigid Kosgei of Kenya")],
          "What was her time?", "What was Brigid Kosgei's time?"),
+        # "Who is X?" is answered by a description of X: another name its short answer gives
+        # is a misread span, and "he" stays X; a question asking for a person keeps the answer
+        ([Turn("Who is Yuri Ushakov?", "Russia’s foreign minister, Sergei Lavrov, and Putin’s chief foreign policy adviser, "
+               "Yuri Ushakov, were photographed earlier.", short="Sergei Lavrov")], "What did he say about the meeting?",
+         "What did Yuri Ushakov say about the meeting?"),
+        ([Turn("Who sat across from Rubio?", "Russia’s foreign minister, Sergei Lavrov, and Putin’s chief foreign policy adviser, "
+               "Yuri Ushakov, were photographed earlier.", short="Sergei Lavrov")], "What did he say?", "What did Sergei Lavrov say?"),
         # ellipsis: the new name, year or phrase where one of the same kind was
         (["What did Marco Rubio say?"], "What about Sergei Lavrov?", "What did Sergei Lavrov say?"),
         (["How many people died in the floods in 2018?"], "And in 2019?", "How many people died in the floods in 2019?"),
