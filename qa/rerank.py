@@ -158,6 +158,9 @@ class Reranker:
         self.tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
         self.tokenizer.no_padding()
+        self._whole = Tokenizer.from_file(str(model_path() / "tokenizer.json"))  # uncut: where a long sentence's tail starts
+        self._whole.no_truncation()
+        self._whole.no_padding()
         self.card = card
         self.weights = {k: float(v) for k, v in weights.items()}
         self.fingerprint = expected
@@ -228,9 +231,48 @@ class Reranker:
                     offsets = enc[i].offsets
                     spans[i] = (int(offsets[a][0]), int(offsets[b][1]), p)
         reading = Reading(logits, answer, spans)
-        if sentences is None or not self.judge_sentence or answer is None:
+        if sentences is None:
+            return reading
+        reading = reading.judged_on(self._tails(question, passages, sentences, enc, reading, batch))
+        if not self.judge_sentence or answer is None:
             return reading
         return reading.judged_on(self._sentences_alone(question, passages, sentences, reading, batch))
+
+    def _tails(self, question: str, passages: list[str], sentences: list[str], enc: list, reading: Reading,
+               batch: int) -> dict[int, tuple[float, float, tuple[int, int, float] | None]]:
+        """The verdict on each passage cut before the end of its sentence (`max_length` tokens
+        with the question), from reading as much of the sentence's end as fits, after "… ":
+        {passage number: (logit, answer probability, span as offsets into the passage)}, kept
+        where it reads better than the cut passage. A news caption names the photographer last
+        ("… Tuesday, Feb. 18, 2025. (Evelyn Hockstein/Pool Photo via AP)"), a list of
+        attendees ends with the one asked about; cut, neither was ever read."""
+        cut, tails, starts = [], [], []
+        for i, (p, s, e) in enumerate(zip(passages, sentences, enc)):
+            seen = max((end for (_, end), t in zip(e.offsets, e.type_ids) if t == 1), default=len(p))
+            if not p.endswith(s) or seen >= len(p.rstrip()):
+                continue
+            room = self.max_length - (e.type_ids.index(1) if 1 in e.type_ids else 0) - 4  # [SEP], "…"
+            whole = self._whole.encode(s, add_special_tokens=False)
+            k = max(0, len(whole.ids) - room)
+            while 0 < k < len(whole.ids) and whole.offsets[k][0] == whole.offsets[k - 1][1]:  # not inside a word
+                k += 1
+            start = whole.offsets[k][0] if k < len(whole.ids) else 0
+            mark = "… " if start else ""
+            cut.append(i)
+            tails.append(mark + s[start:])
+            starts.append(len(p) - len(s) + start - len(mark))
+        if not cut:
+            return {}
+        again = self.read(question, tails, batch)
+        out = {}
+        for k, i in enumerate(cut):
+            if again.logits[k] <= reading.logits[i]:
+                continue
+            span, prob = again.spans[k], float(reading.answer[i]) if reading.answer is not None else 0.0
+            tail_prob = float(again.answer[k]) if again.answer is not None else 0.0
+            out[i] = (float(again.logits[k]), max(prob, tail_prob),
+                      (span[0] + starts[k], span[1] + starts[k], span[2]) if span and tail_prob >= prob else reading.spans[i])
+        return out
 
     def _sentences_alone(self, question: str, passages: list[str], sentences: list[str], reading: Reading,
                          batch: int) -> dict[int, tuple[float, float, tuple[int, int, float] | None]]:

@@ -302,6 +302,25 @@ def test_a_sentence_is_judged_on_itself_when_its_headline_holds_the_answer():
     assert passages[1][start:end] == "85"
 
 
+@pytest.mark.model
+def test_a_sentence_too_long_for_one_reading_is_also_read_to_its_end():
+    people = ["Ann Lee", "Bo Chan", "Carl Diaz", "Dina Roy", "Eve Park", "Finn Ortiz", "Gia Moss", "Hal Reyes", "Ida Kent", "Jon Bell", "Kai Ng",
+              "Lea Voss", "Max Hart", "Nia Cole", "Omar Fay", "Pia Lund"]
+    towns = ["Leeds", "Hull", "York", "Bath", "Derby", "Ely", "Wells", "Truro", "Ripon", "Exeter", "Chester", "Durham", "Lincoln", "Oxford", "Salford", "Preston"]
+    members = ", ".join(f"{n} of {t}" for n, t in zip(people, towns)) + ", " + ", ".join(f"{n} from {t}" for n, t in zip(people, towns))
+    sentence = f"The river board, whose members include {members}, voted on Tuesday to spend 40 million pounds on new flood defences along the Eden."
+    question = "How much will the river board spend on flood defences?"
+    passage = pair_text("River board approves flood defences", sentence)
+    r = Reranker().warm_up()
+    assert r.tokenizer.encode(question, passage).offsets[-2][1] < passage.index("40 million")  # one reading stops before the answer
+    cut = r.read(question, [passage])  # without the sentence given, only what fits is read
+    whole = r.read(question, [passage], sentences=[sentence])
+    start, end, _ = whole.spans[0]
+    assert passage[start:end] == "40 million"
+    assert whole.answer is not None and cut.answer is not None and whole.answer[0] > 0.5 > 0.1 > cut.answer[0]
+    assert whole.logits[0] > cut.logits[0]
+
+
 def test_judged_on_replaces_only_the_verdicts_given():
     r = Reading(np.array([3.0, 2.0]), np.array([0.9, 0.5]), [(0, 4, 0.8), (10, 12, 0.7)])
     j = r.judged_on({0: (-1.0, 0.05, None)})
