@@ -268,10 +268,14 @@ class Reranker:
         for k, i in enumerate(cut):
             if again.logits[k] <= reading.logits[i]:
                 continue
-            span, prob = again.spans[k], float(reading.answer[i]) if reading.answer is not None else 0.0
+            prob = float(reading.answer[i]) if reading.answer is not None else 0.0
             tail_prob = float(again.answer[k]) if again.answer is not None else 0.0
-            out[i] = (float(again.logits[k]), max(prob, tail_prob),
-                      (span[0] + starts[k], span[1] + starts[k], span[2]) if span and tail_prob >= prob else reading.spans[i])
+            span = again.spans[k]
+            if span and tail_prob >= prob:
+                span = (span[0] + starts[k], span[1] + starts[k], span[2])  # offsets into the passage
+            else:
+                span = reading.spans[i]
+            out[i] = (float(again.logits[k]), max(prob, tail_prob), span)
         return out
 
     def _sentences_alone(self, question: str, passages: list[str], sentences: list[str], reading: Reading,
