@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from qa import answer_type, news
 from qa.documents import page_of
 from qa.filters import Filters
-from qa.query import check_question, resolve, retrieval_query, turns_from
+from qa.query import check_question, reader_query, resolve, retrieval_query, turns_from
 from qa.retrieve import Hit, Retriever
 from qa.sentences import Sentence
 from qa.settings import Settings
@@ -370,7 +370,8 @@ def answer(
     qvec = retriever.embed_query(search_text) if retriever.mode != "bm25" else None
     t2 = time.perf_counter()
     allowed = filters.mask(retriever.index) if filters else None
-    hits = past_earlier(question, retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec, allowed=allowed), turns)
+    read_as = reader_query(understood, search_text, turns)
+    hits = past_earlier(question, retriever.search(search_text, k=settings.candidates_shown, query_vector=qvec, allowed=allowed, read_as=read_as), turns)
     hits = retriever.with_coverage(understood, hits[:3]) + hits[3:]
     t3 = time.perf_counter()
     result = compose(question, understood, hits, retriever.index.articles, settings, use_cosine=retriever.mode != "bm25",

@@ -323,6 +323,18 @@ def retrieval_query(question: str, understood: str, history: list | tuple) -> st
     return understood
 
 
+
+def reader_query(understood: str, search_text: str, history: list | tuple) -> str:
+    """What the reader reads: the search text, less the title `retrieval_query` added. The
+    reader already reads every sentence under its article's title; with the title in the
+    question too it favoured the sentences that restate the title ("Who came second and third
+    in the women's race?" quoted "… 81 seconds faster than Paula Radcliffe's mark" over
+    "Second and third place went to …")."""
+    turns = turns_from(history)
+    if turns and turns[-1].titles and search_text == f"{understood} {turns[-1].titles[0]}":
+        return understood
+    return search_text
+
 def suggest_questions(sentences: list, n: int = 3) -> list[str]:
     """Example questions about the people the articles mention most.
 

@@ -62,9 +62,8 @@ class Hit:
 
 def _ranks(values: np.ndarray) -> np.ndarray:
     """1-based rank of each value, highest first (ties share the better rank order)."""
-    order = np.argsort(-values, kind="stable")
     ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(1, len(values) + 1)
+    ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
     return ranks
 
 
@@ -124,10 +123,8 @@ class Retriever:
     @staticmethod
     def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
         """Row of the previous/next sentence in the same paragraph, or -1."""
-        n = len(sentences)
-        prev = np.full(n, -1, dtype=np.int64)
-        nxt = np.full(n, -1, dtype=np.int64)
-        for i in range(1, n):
+        prev, nxt = np.full(len(sentences), -1, dtype=np.int64), np.full(len(sentences), -1, dtype=np.int64)
+        for i in range(1, len(sentences)):
             a, b = sentences[i - 1], sentences[i]
             if a.article_id == b.article_id and a.paragraph == b.paragraph:
                 prev[i] = i - 1
@@ -147,7 +144,8 @@ class Retriever:
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
 
-    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None,
+               read_as: str | None = None) -> list[Hit]:
         """The k best sentences for `query`, best first.
 
         Args:
@@ -155,6 +153,7 @@ class Retriever:
             k: how many hits to return.
             query_vector: its embedding, when the caller already has it.
             allowed: a mask over the index's sentences (`Filters.mask`): only these may be returned.
+            read_as: what the reader reads instead of `query` (qa.query.reader_query), if anything.
         """
         n = len(self.index)
         if n == 0 or not query.strip() or (allowed is not None and not allowed.any()):
@@ -167,7 +166,7 @@ class Retriever:
             hits = self.first_stage(query, k, query_vector, allowed)
         else:
             pool, read = self.reading_pool(query, max(k, self.rerank_depth + self.deeper), query_vector, allowed)
-            hits = self.rerank(query, pool, k, depth=read, deeper=self.deeper)
+            hits = self.rerank(read_as or query, pool, k, depth=read, deeper=self.deeper)
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.query import Turn, needs_context, resolve, retrieval_query, turns_from
+from qa.query import Turn, needs_context, reader_query, resolve, retrieval_query, turns_from
 
 ATTENDEES = (
     "Russia’s foreign minister, Sergei Lavrov, and Putin’s chief foreign policy adviser, Yuri Ushakov, were photographed "
@@ -116,3 +116,16 @@ def test_a_question_naming_nothing_of_its_own_stays_on_the_conversations_article
     named = "Who won the Boston Marathon in 2018?"
     assert retrieval_query(named, named, turns) == named  # it names its own subject
     assert retrieval_query(q, q, []) == q
+
+
+def test_the_reader_reads_the_question_without_the_title_it_reads_beside_every_sentence():
+    turns = [Turn("Who won the 2019 Chicago Marathon?", "Brigid Kosgei won.", ("Kosgei sets world record at Chicago Marathon",))]
+    q = "Who came second and third in the women's race?"
+    assert reader_query(q, retrieval_query(q, q, turns), turns) == q
+    # What the question needs from the conversation stays: the previous question, the deed.
+    leaning = "Why was it held there?"
+    search = retrieval_query(leaning, leaning, ["where were the talks held"])
+    assert search != leaning and reader_query(leaning, search, ["where were the talks held"]) == search
+    history = ["Who performed the first spacewalk?"]
+    deed = retrieval_query("On what date did he do it?", "On what date did Leonov do it?", history)
+    assert reader_query("On what date did Leonov do it?", deed, history) == deed

@@ -153,6 +153,23 @@ def test_the_reader_reads_deeper_only_when_none_of_the_first_passages_likely_ans
     assert [len(p) for p in never.seen] == [depth]
 
 
+class _RecordsQuestions(_FavoursMarch):
+    def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
+        self.questions = [*getattr(self, "questions", []), question]
+        return super().read(question, passages, sentences)
+
+
+def test_the_reader_reads_read_as_while_the_first_stage_reads_the_query(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    reader = _RecordsQuestions()
+    retriever = Retriever(index, fake_embedder, reranker=reader, rerank_depth=3)
+    hits = retriever.search("comet Bridges", k=3, read_as="comet")
+    assert reader.questions == ["comet"]
+    assert [h.position for h in hits] and {h.position for h in hits} <= {h.position for h in retriever.first_stage("comet Bridges", 3)}
+    retriever.search("comet Bridges", k=3)
+    assert reader.questions == ["comet", "comet Bridges"]  # without read_as the reader reads the query
+
+
 def test_pair_text_and_context_clipping():
     assert pair_text("Bridges", "It reopened.", "The old bridge closed …") == f"Bridges: The old bridge closed …{CONTEXT_MARK}It reopened."
     assert pair_text("", "It reopened.", "Before.") == f"Before.{CONTEXT_MARK}It reopened."
