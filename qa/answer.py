@@ -364,7 +364,7 @@ def answer(
     turns = turns_from(history)
     for n, turn in enumerate(turns, 1):
         check_question(turn.question, settings, f"history item {n}")
-    understood = resolve(question, turns)
+    understood = resolve(question, turns, retriever.index.gender)
     search_text = retrieval_query(question, understood, turns)
     t1 = time.perf_counter()
     qvec = retriever.embed_query(search_text) if retriever.mode != "bm25" else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from qa.build import FORMAT_VERSION, read_sentences
 from qa.errors import IndexProblem
 from qa.sentences import Sentence
 from qa.store import current_version_path
+from qa.text import pronoun_gender
 
 __all__ = ["Index", "load_index", "current_version_path"]
 
@@ -52,6 +54,20 @@ class Index:
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every sentence for the query (zeros where no term matches)."""
         return self.lexical.scores(query)
+
+    def gender(self, name: str) -> str | None:
+        """How the articles refer back to a person: "m", "f" or None (qa.text.pronoun_gender)."""
+        if name not in self._genders:
+            self._genders[name] = pronoun_gender(name, self._texts)
+        return self._genders[name]
+
+    @cached_property
+    def _texts(self) -> list[str]:
+        return [s.text for s in self.sentences]
+
+    @cached_property
+    def _genders(self) -> dict[str, str | None]:
+        return {}
 
     @staticmethod
     def terms(texts: list[str]) -> list[set[str]]:

@@ -12,7 +12,9 @@ last question's, then the last answer's, then earlier turns'. In order:
 2. Pronouns: "he/she/him/his/her" -> a person (two or more capitalised words, or a surname
    the conversation gives in full or has speak: "Zelenskyy said …") named in the last
    question, else the conversation's topic when it is a person's name, else the first
-   person named in the last answer, else earlier turns; "they/them/their" -> the people the
+   person named in the last answer, else earlier turns, skipping one the articles refer back
+   to the other way ("his" after a reply naming Brigid Kosgei, then Lawrence Cherono, is
+   Cherono's: `Index.gender`, from the collection's own he/she); "they/them/their" -> the people the
    last answer names (all of them: "Who attended?" then "What did they agree on?"), else a
    group or the topic; "it/its" -> the last question's other entity, else the topic.
    Possessives keep their 's.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.errors import QAError
@@ -149,8 +152,9 @@ def _join(names: list[str]) -> str:
 
 
 class _Context:
-    def __init__(self, turns: list[Turn]) -> None:
+    def __init__(self, turns: list[Turn], gender: Callable[[str], str | None] | None = None) -> None:
         self.turns = turns
+        self._gender = gender
         self.topic = _topic(turns)
         last = turns[-1]
         self.last_q, self.last_a = _entities(last.question), _entities(last.answer)
@@ -176,16 +180,21 @@ class _Context:
         acts = re.search(rf"\b{re.escape(word)}(?:['’]s)?\s+(?:{_PERSON_ACTS})\b|\b(?:{_PERSON_ACTS})\s+{re.escape(word)}\b", self.turns[-1].answer)
         return word if acts else None
 
-    def person(self) -> str | None:
+    def gender(self, name: str) -> str | None:
+        """How the articles refer back to `name`: "m", "f" or None. Not the conversation's own
+        answers: too few mentions (on CANARD dev that changed 6 rewrites, 4 of them for the worse)."""
+        return self._gender(name) if self._gender else None
+
+    def person(self, gender: str | None = None) -> str | None:
+        """Whom "he" (gender "m") or "she" ("f") means: the first candidate, in the order of the
+        module's docstring, not known to be referred to the other way; else the first."""
         topic = [self.topic] if self.topic and " and " not in self.topic else []
         short = [self.short] if self.short else []
         named = [p for e in self.last_q if (p := e if is_person_like(e) else self.surname(e))]
-        for group, test in ((short, bool), (named, bool), (topic, bool), (self.last_a, is_person_like),
-                            (self.earlier, is_person_like), (self.shorts, bool)):
-            found = next((e for e in group if e and test(e)), None)
-            if found:
-                return found
-        return None
+        candidates = [e for group, test in ((short, bool), (named, bool), (topic, bool), (self.last_a, is_person_like),
+                                            (self.earlier, is_person_like), (self.shorts, bool)) for e in group if e and test(e)]
+        fits = [e for e in candidates if gender is None or self.gender(e) in (None, gender)]
+        return next(iter(fits or candidates), None)
 
     def people(self) -> str | None:
         if self.topic and not is_person_like(self.topic):
@@ -244,19 +253,21 @@ def _swap(previous: str, new: str) -> str:
     return previous.rstrip(" ?") + f", {new}?"
 
 
-def resolve(question: str, history: list | tuple = ()) -> str:
+def resolve(question: str, history: list | tuple = (), gender: Callable[[str], str | None] | None = None) -> str:
     """The query to retrieve with: `question`, made standalone from the conversation.
 
     Args:
         question: the user's question.
         history: earlier turns, oldest first (`Turn`s, plain questions or API objects).
+        gender: how the articles refer back to a name ("m", "f", None: `Index.gender`), so
+            that "his" is not a woman the articles call "she".
     Returns:
         The question with its references resolved; unchanged when it stands alone.
     """
     turns = turns_from(history)
     if not turns:
         return question
-    ctx = _Context(turns)
+    ctx = _Context(turns, gender)
     m = _ELLIPSIS.match(question)
     if m and not _PRONOUN.search(question):
         return _swap(turns[-1].question, m.group(1) or m.group(2))
@@ -268,7 +279,7 @@ def resolve(question: str, history: list | tuple = ()) -> str:
         word = pm.group(1).lower()
         if word in ("it", "its") and (_EXPLETIVE_IT.search(question[pm.start():]) or _DO_IT.search(question[: pm.end()])):
             continue
-        ref = ctx.person() if word in ("he", "she", "him", "his", "her", "hers") else ctx.people() if word.startswith(("they", "the")) else ctx.thing()
+        ref = ctx.person("f" if word.startswith(("she", "her")) else "m") if word in ("he", "she", "him", "his", "her", "hers") else ctx.people() if word.startswith(("they", "the")) else ctx.thing()
         if ref and not (word in ("it", "its") and any(ref == r for _, r in found)):
             found.append((pm, ref))
     for pm, ref in reversed(found):

@@ -40,6 +40,26 @@ def norm_words(text: str) -> str:
     return " ".join(_NORM_RE.sub(" ", text.lower()).split())
 
 
+# A word that ends a sentence rather than abbreviating ("Marathon.", "2019."; not "U.S.", "Mr.", "Gen.").
+_SENTENCE_END = re.compile(r"(?:[A-Z][a-z]{2,}|\d+)\.(?=\s)")
+_ABBREVIATIONS = frozenset("mrs gen col sgt rev gov sen rep ave corp inc ltd bros capt cmdr adm est dept univ".split())
+
+
+def _pieces(text: str) -> list[re.Match]:
+    """The capitalised runs of `text`, each cut after a word that ends a sentence: "the 2019
+    Chicago Marathon. Countryman Lawrence Cherono won" holds two runs, not one."""
+    out = []
+    for m in _RUN_RE.finditer(text):
+        start = m.start()
+        for end in _SENTENCE_END.finditer(text, m.start(), m.end()):
+            if text[end.start() : end.end() - 1].lower() not in _ABBREVIATIONS:
+                out.append(_RUN_RE.match(text, start, end.end()))
+                start = end.end() + len(text[end.end() :]) - len(text[end.end() :].lstrip())
+        if start < m.end():
+            out.append(_RUN_RE.match(text, start, m.end()))
+    return [x for x in out if x]
+
+
 def name_runs(text: str, sentence_starts: bool = True) -> list[tuple[int, int, str]]:
     """(start, end, name) of each run of capitalised words, with connectors inside it
     ("Crown Prince Mohammed bin Salman", "Zappa and the Mothers of Invention").
@@ -48,7 +68,7 @@ def name_runs(text: str, sentence_starts: bool = True) -> list[tuple[int, int, s
     With sentence_starts=False, a single capitalised word opening a sentence is not a name
     ("The" opens sentences; "Jay Z" is a name anywhere)."""
     out = []
-    for m in _RUN_RE.finditer(text):
+    for m in _pieces(text):
         words = [(w.start(), w.end(), w.group(0)) for w in re.finditer(r"\S+", m.group(0))]
         while words and words[0][2].lower().strip(".'’") in FUNCTION_WORDS:
             words = words[1:]
@@ -181,3 +201,36 @@ def in_passage_words(question: str, passage: str) -> str:
             out.append(question[last:start] + form)
             last = end
     return "".join(out) + question[last:] if out else question
+
+
+_GENDERED = re.compile(r"\b(he|his|she|her)\b", re.IGNORECASE)
+
+
+def pronoun_gender(name: str, texts: list[str]) -> str | None:
+    """"m" or "f" when the texts refer back to `name` as he or she, else None.
+
+    Each text where the person is a clause's subject (named by the last word of `name`, with
+    only capitalised words before it since the clause began: "In setting the record, Kosgei
+    finished", not "in May he was sentenced", "announced Kamala Harris as his choice" or
+    "Johnson's mother … she")
+    counts the first he/his/she/her after the name when no other name comes between ("…
+    ahead of her competition"), else the next text's first word when it is one and the name
+    was the text's last ("He was followed closely by …"). One side must outnumber the other
+    twice over. The collection's own usage, so no list of first names is needed."""
+    last = name.split()[-1] if name.split() else ""
+    key = re.compile(rf"(?:^|[,;:(]\s*)((?:[A-Z][\w'’.-]*\s+|(?:{'|'.join(CONNECTORS)})\s+)*){re.escape(last)}\b(?!\s*\d|['’]s|\s+(?:he|his|she|her)\b)")
+    counts = {"m": 0, "f": 0}
+    for i, text in enumerate(texts):
+        hit = key.search(text) if last and last in text else None
+        if hit is None:
+            continue
+        rest = text[hit.end():]
+        named = re.search(r"\b[A-Z][a-z]", rest)
+        after = _GENDERED.search(rest[: named.start()] if named else rest)
+        if after is None and named is None and i + 1 < len(texts):
+            after = _GENDERED.match(texts[i + 1])
+        if after:
+            counts["f" if after.group(1).lower().startswith(("she", "her")) else "m"] += 1
+    if counts["m"] > 2 * counts["f"]:
+        return "m"
+    return "f" if counts["f"] > 2 * counts["m"] else None

@@ -129,3 +129,17 @@ def test_the_reader_reads_the_question_without_the_title_it_reads_beside_every_s
     history = ["Who performed the first spacewalk?"]
     deed = retrieval_query("On what date did he do it?", "On what date did Leonov do it?", history)
     assert reader_query("On what date did Leonov do it?", deed, history) == deed
+
+
+def test_his_and_her_skip_a_person_the_articles_refer_to_the_other_way():
+    turns = [Turn("Who won the men's division of the 2019 Chicago Marathon?",
+                  "Yesterday, Brigid Kosgei of Kenya won the 2019 Chicago Marathon. Countryman Lawrence Cherono won the men's division.")]
+    def known(name: str) -> str | None:  # as Index.gender: by the surname
+        return {"Kosgei": "f", "Cherono": "m"}.get(name.split()[-1])
+
+    assert "Cherono's time?" in resolve("What was his time?", turns, known)
+    assert resolve("What was her time?", turns, known) == "What was Brigid Kosgei's time?"
+    assert resolve("What was his time?", turns) == "What was Brigid Kosgei's time?"  # nothing known: the first named
+    # The only person named is known the other way: still the referent, rather than nobody.
+    alone = [Turn("Who won the 2019 Chicago Marathon?", "Yesterday, Brigid Kosgei of Kenya won the 2019 Chicago Marathon.")]
+    assert resolve("What was his time?", alone, known) == "What was Brigid Kosgei's time?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.text import acronym, in_passage_words
+from qa.text import acronym, in_passage_words, name_runs, pronoun_gender
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,34 @@ def test_acronym(name: str, initials: str | None):
 )
 def test_in_passage_words(question: str, passage: str, read_as: str):
     assert in_passage_words(question, passage) == read_as
+
+
+def test_pronoun_gender_reads_how_the_texts_refer_back_to_a_person():
+    texts = [
+        "Yesterday, Brigid Kosgei of Kenya won the race.",
+        "In setting the new record, Kosgei finished six minutes ahead of her competition.",
+        "Kosgei said she was not expecting it.",
+        "Winner of the men's division, Cherono, posted a time of 2:05:45.",
+        "He was followed closely by two Ethiopians.",
+        "Cherono thanked his coach.",
+    ]
+    assert pronoun_gender("Brigid Kosgei", texts) == "f"
+    assert pronoun_gender("Lawrence Cherono", texts) == "m"
+    assert pronoun_gender("Paula Radcliffe", texts) is None  # never named: unknown
+    # Not the subject, or another name between: the pronoun is someone else's.
+    assert pronoun_gender("Kamala Harris", ["Joe Biden announced Kamala Harris as his choice for running mate."] * 3) is None
+    assert pronoun_gender("Theresa May", ["The attacker survived; in May this year he was sentenced to death."] * 3) is None
+    assert pronoun_gender("Kosgei", ["Kosgei beat Radcliffe and her record."] * 3) is None
+    assert pronoun_gender("Andrew Johnson", ["Johnson's mother said she had no money."] * 3) is None
+    # Evidence both ways: no verdict unless one side has twice the other.
+    assert pronoun_gender("Sam Lee", ["Lee said he would go.", "Lee said she would go."]) is None
+
+
+def test_a_name_run_ends_with_its_sentence_but_not_at_an_abbreviation():
+    names = [n for _, _, n in name_runs("Kosgei won in Chicago Marathon. Countryman Lawrence Cherono won the men's race.")]
+    assert "Lawrence Cherono" in names
+    assert not any("." in n for n in names)
+    text = "The U.S. Secretary of State Marco Rubio met Gen. Keith Kellogg in 2019. Putin did not."
+    names = [n for _, _, n in name_runs(text)]
+    assert "U.S. Secretary of State Marco Rubio" in names and "Gen. Keith Kellogg" in names and "Putin" in names
+    assert all(text[s:e] == n for s, e, n in name_runs(text))
