@@ -17,7 +17,9 @@ last question's, then the last answer's, then earlier turns'. In order:
    Cherono's: `Index.gender`, from the collection's own he/she); "they/them/their" -> the people the
    last answer names (all of them: "Who attended?" then "What did they agree on?"), else a
    group or the topic; "it/its" -> the last question's other entity, else the topic.
-   Possessives keep their 's.
+   Possessives keep their 's. Only the first pronoun of a kind is replaced ("How old was
+   Dalí's brother when he died?"), and none of a person's after a person the question names
+   ("What did Bachmann do after her summer in Israel?" stays as it is).
 3. "there" -> "in <the place last named after in/at/to/from>"; "then" -> "in <the last year
    or date named>".
 4. A part of the conversation's subject's name stands for all of it ("Seaver" -> "Tom Seaver"
@@ -253,6 +255,11 @@ def _swap(previous: str, new: str) -> str:
     return previous.rstrip(" ?") + f", {new}?"
 
 
+def _pronoun_kind(word: str) -> str:
+    """ "person" (he, she …), "people" (they, them, their, theirs) or "thing" (it, its)."""
+    return "person" if word in ("he", "she", "him", "his", "her", "hers") else "people" if word.startswith(("they", "the")) else "thing"
+
+
 def resolve(question: str, history: list | tuple = (), gender: Callable[[str], str | None] | None = None) -> str:
     """The query to retrieve with: `question`, made standalone from the conversation.
 
@@ -274,12 +281,20 @@ def resolve(question: str, history: list | tuple = (), gender: Callable[[str], s
     out, changed = question, False
     # Each pronoun's referent, left to right; "it" never names whom "he" already names, and
     # "do it" is an action, not a thing ("On what date did he do it?").
+    # A person's pronoun after a person the question names is that person's ("What did Lavrov
+    # say after he met Rubio?"), and once a pronoun is resolved the next of its kind is left as
+    # it is ("How old was Dalí's brother when he died?").
     found: list[tuple[re.Match, str]] = []
     for pm in _PRONOUN.finditer(question):
         word = pm.group(1).lower()
         if word in ("it", "its") and (_EXPLETIVE_IT.search(question[pm.start():]) or _DO_IT.search(question[: pm.end()])):
             continue
-        ref = ctx.person("f" if word.startswith(("she", "her")) else "m") if word in ("he", "she", "him", "his", "her", "hers") else ctx.people() if word.startswith(("they", "the")) else ctx.thing()
+        kind = _pronoun_kind(word)
+        if kind == "person" and any(is_person_like(e) or ctx.surname(e) for e in _entities(question[: pm.start()])):
+            continue
+        if kind != "thing" and any(_pronoun_kind(f.group(1).lower()) == kind for f, _ in found):
+            continue
+        ref = ctx.person("f" if word.startswith(("she", "her")) else "m") if kind == "person" else ctx.people() if kind == "people" else ctx.thing()
         if ref and not (word in ("it", "its") and any(ref == r for _, r in found)):
             found.append((pm, ref))
     for pm, ref in reversed(found):

@@ -143,3 +143,14 @@ def test_his_and_her_skip_a_person_the_articles_refer_to_the_other_way():
     # The only person named is known the other way: still the referent, rather than nobody.
     alone = [Turn("Who won the 2019 Chicago Marathon?", "Yesterday, Brigid Kosgei of Kenya won the 2019 Chicago Marathon.")]
     assert resolve("What was his time?", alone, known) == "What was Brigid Kosgei's time?"
+
+
+def test_a_pronoun_is_resolved_once_and_never_away_from_a_person_the_question_names():
+    turns = [Turn("Who is Russia's foreign minister?", "Sergei Lavrov is Russia's foreign minister.")]
+    # The first "he" takes the referent; the next ones read as a person would write them.
+    assert resolve("Where did he go after he left?", turns) == "Where did Sergei Lavrov go after he left?"
+    assert resolve("What did he say about his plan?", turns) == "What did Sergei Lavrov say about his plan?"
+    # "he" after a person the question names is that person, not the conversation's.
+    assert resolve("What did Marco Rubio say after he left Riyadh?", turns) == "What did Marco Rubio say after he left Riyadh?"
+    attendees = [Turn("Who attended the talks?", "Marco Rubio and Sergei Lavrov attended the talks.")]
+    assert resolve("What did they say about their plans?", attendees) == "What did Marco Rubio and Sergei Lavrov say about their plans?"
