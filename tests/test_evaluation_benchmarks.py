@@ -128,3 +128,29 @@ def test_abstention_check_auc():
     assert perfect["roc_auc"] == 1.0 and perfect["balanced_accuracy_at_threshold"] == 1.0
     useless = abstention_check([(0.5, 0.5), (0.5, 0.5)], threshold=0.5)
     assert useless["roc_auc"] == 0.5
+
+
+def test_canard_ceiling_bounds_what_a_word_selector_can_reach(tmp_path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("canard_ceiling", Path(__file__).resolve().parents[1] / "eval" / "canard_ceiling.py")
+    assert spec and spec.loader
+    ceiling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ceiling)
+    rows = [
+        # The person takes the title: "Zappa" (and "Frank") are title words.
+        {"article_title": "Frank Zappa", "history": [{"question": "What group disbanded?", "answer": "The Mothers of Invention"}],
+         "question": "When did he disband them?", "rewrite": "When did Frank Zappa disband the Mothers of Invention?"},
+        # The person takes a word only the last answer has.
+        {"article_title": "Frank Zappa", "history": [{"question": "What did he record?", "answer": "the album Hot Rats in 1969"}],
+         "question": "Was it a hit?", "rewrite": "Was Hot Rats a hit?"},
+    ]
+    data = tmp_path / "dev.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = ceiling.ceilings(ceiling.load_canard(data))
+    # Gold adds frank, zappa, mothers, invention, hot, rats: 6 words.
+    assert result["oracle: title"] == (pytest.approx(2 / 6), 1.0)
+    assert result["oracle: + the last answer"] == (pytest.approx(1.0), 1.0)  # mothers, invention; hot, rats
+    recalls = [result[k][0] for k in ("oracle: title", "oracle: title + earlier questions", "oracle: + the last answer", "oracle: + all answers")]
+    assert recalls == sorted(recalls)
+    assert ceiling.main(["--data", str(tmp_path / "missing.jsonl")]) == 2

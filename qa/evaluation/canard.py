@@ -65,7 +65,8 @@ def load_canard(path: Path) -> list[CanardTurn]:
     return out
 
 
-def _content(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The words the benchmark counts: lower-cased, stop words removed."""
     return {w for w in words(text) if w not in STOP}
 
 
@@ -101,8 +102,8 @@ def run_canard(turns: list[CanardTurn]) -> dict:
         for t in turns:
             out = method(t.question, t.history)
             raw = set(words(t.question))
-            ours = _content(out) - raw
-            gold = _content(t.rewrite) - raw
+            ours = content_words(out) - raw
+            gold = content_words(t.rewrite) - raw
             tp += len(ours & gold)
             added += len(ours)
             gold_added += len(gold)
