@@ -54,7 +54,9 @@ def _pieces(text: str) -> list[re.Match]:
         for end in _SENTENCE_END.finditer(text, m.start(), m.end()):
             if text[end.start() : end.end() - 1].lower() not in _ABBREVIATIONS:
                 out.append(_RUN_RE.match(text, start, end.end()))
-                start = end.end() + len(text[end.end() :]) - len(text[end.end() :].lstrip())
+                start = end.end()
+                while start < m.end() and text[start].isspace():
+                    start += 1
         if start < m.end():
             out.append(_RUN_RE.match(text, start, m.end()))
     return [x for x in out if x]
@@ -209,14 +211,14 @@ _GENDERED = re.compile(r"\b(he|his|she|her)\b", re.IGNORECASE)
 def pronoun_gender(name: str, texts: list[str]) -> str | None:
     """"m" or "f" when the texts refer back to `name` as he or she, else None.
 
-    Each text where the person is a clause's subject (named by the last word of `name`, with
-    only capitalised words before it since the clause began: "In setting the record, Kosgei
-    finished", not "in May he was sentenced", "announced Kamala Harris as his choice" or
-    "Johnson's mother … she")
-    counts the first he/his/she/her after the name when no other name comes between ("…
-    ahead of her competition"), else the next text's first word when it is one and the name
-    was the text's last ("He was followed closely by …"). One side must outnumber the other
-    twice over. The collection's own usage, so no list of first names is needed."""
+    A text counts where the person (the last word of `name`) is a clause's subject: only
+    capitalised words before it since the clause began ("In setting the record, Kosgei
+    finished"; not "in May he was sentenced", "announced Kamala Harris as his choice",
+    "Johnson's mother … she"). It counts the first he/his/she/her after the name, if no other
+    capitalised word comes between ("… ahead of her competition"), else, when none follows
+    the name at all, the next text's first word if it is one ("He was followed by …"). One
+    side must outnumber the other twice over. The collection's own usage decides, so no list
+    of first names is needed."""
     last = name.split()[-1] if name.split() else ""
     key = re.compile(rf"(?:^|[,;:(]\s*)((?:[A-Z][\w'’.-]*\s+|(?:{'|'.join(CONNECTORS)})\s+)*){re.escape(last)}\b(?!\s*\d|['’]s|\s+(?:he|his|she|her)\b)")
     counts = {"m": 0, "f": 0}
