@@ -195,8 +195,8 @@ class _Context:
         named = [p for e in self.last_q if (p := e if is_person_like(e) else self.surname(e))]
         candidates = [e for group, test in ((short, bool), (named, bool), (topic, bool), (self.last_a, is_person_like),
                                             (self.earlier, is_person_like), (self.shorts, bool)) for e in group if e and test(e)]
-        fits = [e for e in candidates if gender is None or self.gender(e) in (None, gender)]
-        return next(iter(fits or candidates), None)
+        fits = (e for e in candidates if gender is None or self.gender(e) in (None, gender))  # lazily: each verdict reads the index once
+        return next(fits, candidates[0] if candidates else None)
 
     def people(self) -> str | None:
         if self.topic and not is_person_like(self.topic):
