@@ -236,3 +236,19 @@ def test_a_question_about_now_quotes_only_the_article_chosen_as_the_newest():
     # a question not about now (no article was chosen) quotes across articles as before
     plain = [hit("2020.txt", 0, 9.0), hit("2020.txt", 1, 8.0), hit("2019.txt", 2, 10.0)]
     assert {h.sentence.article_id for h in select(plain, settings)} == {"2020.txt", "2019.txt"}
+
+
+def test_his_in_a_follow_up_is_the_man_the_articles_call_he(tmp_path: Path, fake_embedder):
+    from qa.build import build_index
+    from qa.seeds import read_seeds
+
+    seeds = tmp_path / "s"
+    seeds.mkdir()
+    (seeds / "race.txt").write_text(
+        "Anna Berg won the women's race in Oslo.\n\nBerg said she had trained for a year.\n\n"
+        "Tom Lind won the men's race.\n\nLind said he was tired after his run.\n", encoding="utf-8")
+    build_index(read_seeds(seeds), tmp_path / "i", fake_embedder)
+    r = Retriever(load_index(tmp_path / "i"), fake_embedder)
+    history = [{"question": "Who won the men's race?", "answer": "Anna Berg won the women's race in Oslo. Tom Lind won the men's race."}]
+    assert answer("What was his time?", r, Settings(), history=history).query == "What was Tom Lind's time?"
+    assert answer("What was her time?", r, Settings(), history=history).query == "What was Anna Berg's time?"
