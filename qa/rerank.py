@@ -67,6 +67,16 @@ def zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
 
 
+RRF_K = 60
+
+
+def rrf(values: np.ndarray) -> np.ndarray:
+    """Reciprocal-rank scores, 1 / (RRF_K + rank), rank 1 the highest value (the baseline fusion)."""
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[np.argsort(-np.asarray(values), kind="stable")] = np.arange(1, len(values) + 1)
+    return 1.0 / (RRF_K + ranks)
+
+
 def features(question: str, first_stage: np.ndarray, signals: list[dict], texts: list[str], logits: np.ndarray,
              answer: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The fusion's inputs for each reranked candidate.
@@ -336,6 +346,19 @@ class Reading:
             if answer is not None:
                 answer[i] = prob
         return Reading(logits, answer, spans)
+
+    def signals(self, i: int, passage: str, sentence: str) -> dict[str, float]:
+        """The verdict on passage i (which ends with `sentence`) as a hit's signals: the
+        probability that it answers, and its answer span as character offsets into the
+        sentence (a span in the title or context prefix is dropped)."""
+        out: dict[str, float] = {}
+        if self.answer is not None:
+            out["answer_prob"] = float(self.answer[i])
+        span = self.spans[i] if self.spans else None
+        offset = len(passage) - len(sentence)
+        if span is not None and span[0] >= offset and span[1] > span[0]:
+            out.update(span_start=float(span[0] - offset), span_end=float(span[1] - offset), span_prob=float(span[2]))
+        return out
 
     def joined(self, other: Reading) -> Reading:
         """This reading followed by another of the same question's further passages."""

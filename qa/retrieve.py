@@ -23,12 +23,11 @@ import numpy as np
 from qa import news
 from qa.embed import Embedder
 from qa.index import Index
-from qa.rerank import Reranker, clip_context, features, fuse, pair_text, zscore
+from qa.rerank import Reranker, clip_context, features, fuse, pair_text, rrf, zscore
 from qa.sentences import Sentence
 from qa.settings import Mode, Settings
 
 RETRIEVERS = tuple(m.value for m in Mode)
-RRF_K = 60
 
 
 class Fusion(str, Enum):
@@ -58,17 +57,6 @@ class Hit:
     score: float
     position: int  # row in the index
     signals: dict[str, float] = field(default_factory=dict)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based rank of each value, highest first (ties share the better rank order)."""
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
-    return ranks
-
-
-def _rrf(values: np.ndarray) -> np.ndarray:
-    return 1.0 / (RRF_K + _ranks(values))
 
 
 def _topic(article: dict) -> str:
@@ -309,7 +297,7 @@ class Retriever:
         order = np.argsort(-final, kind="stable")
         reranked = [
             Hit(top[o].sentence, float(final[o]), top[o].position,
-                {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **_read_signals(reading, int(o), passages[o], top[o].sentence.text)})
+                {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **reading.signals(int(o), passages[o], top[o].sentence.text)})
             for o in order
         ]
         return (reranked + hits[depth:])[:k]
@@ -361,7 +349,7 @@ class Retriever:
         de = np.array([cos[i] for i in cand.tolist()])
         bm_ctx = np.array([around(bm25_all, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
         de_ctx = np.array([around(cos, i, p, q) for i, p, q in zip(cand.tolist(), prev.tolist(), nxt.tolist())])
-        norm = _rrf if w.method == Fusion.RRF else zscore
+        norm = rrf if w.method == Fusion.RRF else zscore
         fused = (
             w.bm25 * norm(bm)
             + w.dense * norm(de)
@@ -384,15 +372,3 @@ class Retriever:
             for o in order
         ]
 
-
-def _read_signals(reading, i: int, passage: str, sentence: str) -> dict[str, float]:
-    """A reader's verdict on one passage as signals: the probability that it answers, and its
-    answer span as character offsets into the sentence (a span in the title prefix is dropped)."""
-    out: dict[str, float] = {}
-    if reading.answer is not None:
-        out["answer_prob"] = float(reading.answer[i])
-    span = reading.spans[i] if reading.spans else None
-    offset = len(passage) - len(sentence)
-    if span is not None and span[0] >= offset and span[1] > span[0]:
-        out.update(span_start=float(span[0] - offset), span_end=float(span[1] - offset), span_prob=float(span[2]))
-    return out

@@ -153,14 +153,13 @@ def test_the_readers_span_is_mapped_from_the_title_prefixed_passage_to_the_sente
     import numpy as np
 
     from qa.rerank import Reading, pair_text
-    from qa.retrieve import _read_signals
 
     sentence = "Ann Keane opened the bridge."
     passage = pair_text("Bridge opens", sentence)
     offset = passage.index(sentence)
     reading = Reading(np.zeros(2), np.array([0.8, 0.2]), [(offset, offset + 9, 0.7), (0, 6, 0.9)])
-    assert _read_signals(reading, 0, passage, sentence) == {"answer_prob": 0.8, "span_start": 0.0, "span_end": 9.0, "span_prob": 0.7}
-    assert _read_signals(reading, 1, passage, sentence) == {"answer_prob": 0.2}  # a span in the title is no answer
+    assert reading.signals(0, passage, sentence) == {"answer_prob": 0.8, "span_start": 0.0, "span_end": 9.0, "span_prob": 0.7}
+    assert reading.signals(1, passage, sentence) == {"answer_prob": 0.2}  # a span in the title is no answer
 
 
 def test_a_question_past_the_earlier_replies_quotes_something_new_first():
