@@ -173,11 +173,15 @@ def _quote_balance(text: str) -> int:
     return text.count("“") - text.count("”")
 
 
-def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int) -> list[Hit]:
+def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_share: float = 0.0) -> list[Hit]:
     """Each quoted sentence with the sentences it cannot be read without, in reading order:
     the sentence before one that opens with "He", "It", "This", "The company" (the one that
-    names them), and the rest of a quotation that runs across sentences ("“We seek a strong
-    and lasting peace in Ukraine. To achieve this, …,” Macron wrote on X.")."""
+    names them), the rest of a quotation that runs across sentences ("“We seek a strong
+    and lasting peace in Ukraine. To achieve this, …,” Macron wrote on X."), and the sentence
+    after it when the reader, reading that one after it, gives it more than `pair_share` of
+    its own answer probability (signal "next_prob", qa.retrieve.Retriever._with_next: "What
+    surrounds plastoglobuli?" is answered by "They are surrounded by a lipid monolayer.",
+    the sentence after the one that names them)."""
 
     def same_paragraph(i: int, j: int) -> bool:
         return 0 <= j < len(sentences) and sentences[j].article_id == sentences[i].article_id and sentences[j].paragraph == sentences[i].paragraph
@@ -203,6 +207,9 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int) -> list
             j += 1
             balance += _quote_balance(sentences[j].text)
             after.append(j)
+        if (pair_share > 0 and hit.signals.get("next_prob", 0.0) > pair_share * hit.signals.get("answer_prob", 1.0)
+                and same_paragraph(i, i + 1) and i + 1 not in after and not news.sentence_kind(sentences[i + 1].text)):
+            after.append(i + 1)
         for k in sorted(set(before)):
             if k not in taken:
                 out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))
@@ -245,7 +252,7 @@ def compose(
         return Answer(question, ABSTAIN_TEXT, [], True, query=query, closest=closest)
     chosen = select(evidence, settings)
     if sentences is not None:
-        chosen = with_units(chosen, sentences, settings.max_citations + 2)
+        chosen = with_units(chosen, sentences, settings.max_citations + 2, settings.pair_share)
     citations = [_citation(i + 1, h, articles) for i, h in enumerate(chosen)]
     text = "\n".join(f"{c.text} [{c.n}]" for c in citations)
     newest_of = int(next((h.signals["newest_of"] for h in chosen if "newest_of" in h.signals), 0))

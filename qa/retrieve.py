@@ -83,6 +83,7 @@ class Retriever:
         follow_depth: int = Settings.follow_depth,
         deeper: int = 0,
         deeper_below: float = Settings.deeper_below,
+        pair_share: float = 0.0,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -95,6 +96,7 @@ class Retriever:
         self.follow_depth = follow_depth
         self.deeper = deeper
         self.deeper_below = deeper_below
+        self.pair_share = pair_share
         self._prev, self._next = self._neighbour_rows(index.sentences)
         self._recency = news.recency_map(index.articles)
         self._article_of = np.array([s.article_id for s in index.sentences], dtype=object)
@@ -106,7 +108,8 @@ class Retriever:
         """The retriever the product runs with these settings (the reader when depth > 0)."""
         return cls(index, embedder, mode=settings.retriever, candidates=settings.candidates, weights=weights,
                    reranker=reranker, rerank_depth=settings.rerank_depth, hop_depth=settings.hop_depth,
-                   follow_depth=settings.follow_depth, deeper=settings.deeper, deeper_below=settings.deeper_below)
+                   follow_depth=settings.follow_depth, deeper=settings.deeper, deeper_below=settings.deeper_below,
+                   pair_share=settings.pair_share)
 
     @staticmethod
     def _neighbour_rows(sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +303,23 @@ class Retriever:
                 {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **reading.signals(int(o), passages[o], top[o].sentence.text)})
             for o in order
         ]
+        if self.pair_share > 0 and reading.answer is not None:
+            reranked[0] = self._with_next(query, reranked[0], {h.position: h for h in reranked})
         return (reranked + hits[depth:])[:k]
+
+    def _with_next(self, query: str, hit: Hit, read: dict[int, Hit]) -> Hit:
+        """The best hit with the reader's answer probability for the next sentence of its
+        paragraph (signal "next_prob"), read with the hit before it as its context: the answer
+        is often the sentence after the one that names the subject, which the first stage ranks
+        far down, and the reply then quotes the two together (qa.answer.with_units)."""
+        row = int(self._next[hit.position])
+        if row < 0:
+            return hit
+        p = read[row].signals.get("answer_prob") if row in read else None
+        if p is None:
+            reading = self.reranker.read(query, [self.passage(row)], sentences=[self.index.sentences[row].text])
+            p = float(reading.answer[0]) if reading.answer is not None else 0.0
+        return replace(hit, signals={**hit.signals, "next_prob": float(p)})
 
     def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences by the fused BM25/MiniLM signals alone (no reranker), among the

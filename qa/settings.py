@@ -97,6 +97,12 @@ class Settings:
     # the first one's: the reader is then sure the extra does not answer (held-out SQuAD
     # train: 45% of extra quotes go, 7 answers of 1,489 with them; eval/quote_study.py). 0: off.
     extra_prob_ratio: float = 0.05
+    # The sentence after the first quote (same paragraph) is quoted with it when the reader,
+    # reading it after the first, gives it more than this share of the first's answer
+    # probability: the answer is often the sentence after the one that names the subject
+    # ("They are surrounded by a lipid monolayer."). Chosen on held-out SQuAD train
+    # (docs/design.md, "The sentence and the one it depends on"). 0: off (nothing more is read).
+    pair_share: float = 0.5
     # The reader's answer span is the bold short answer when its probability reaches this
     # (else the date, number or name the question asks for); chosen on SQuAD-13, docs/design.md.
     span_min: float = 0.3
@@ -122,7 +128,7 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < low:
                 raise QAError(f"QA_{name.upper()}={value!r} is out of range: it must be a number of {low} or more")
-        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "extra_prob_ratio", "span_min", "deeper_below"):
+        for name in ("abstain_below", "answer_prob_weight", "coverage_weight", "extra_cosine_margin", "extra_bm25_ratio", "extra_prob_ratio", "span_min", "deeper_below", "pair_share"):
             if not math.isfinite(getattr(self, name)):
                 raise QAError(f"QA_{name.upper()} must be a finite number")
         Mode.parse(self.retriever, "QA_RETRIEVER")
@@ -147,6 +153,7 @@ class Settings:
 _AT_LEAST = {
     "candidates": 1, "candidates_shown": 1, "rerank_depth": 0, "deeper": 0, "hop_depth": 0, "follow_depth": 0, "max_citations": 1,
     "max_question_chars": 1, "embed_batch_size": 1, "concurrency": 1, "queue_size": 0, "threads": 1, "answer_prob_weight": 0,
+    "pair_share": 0,
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 

@@ -95,6 +95,28 @@ def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
     assert units(0) == [0]
 
 
+
+def test_the_sentence_after_a_quote_is_quoted_with_it_when_the_reader_says_it_answers_too():
+    from qa.answer import with_units
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+
+    texts = ["Plastoglobuli are spherical bubbles of lipids and proteins.", "They are surrounded by a lipid monolayer.",
+             "What are they made of?", "Plastoglobuli were first described in 1965."]
+    sents = [Sentence("a", i, 0, 0, len(t), t) for i, t in enumerate(texts)]
+    sents[3] = Sentence("a", 3, 1, 0, len(texts[3]), texts[3])  # a paragraph of its own
+
+    def units(i: int, next_prob: float, share: float = 0.5) -> list[int]:
+        hit = Hit(sents[i], 1.0, i, {"answer_prob": 0.8, "next_prob": next_prob})
+        return [h.position for h in with_units([hit], sents, 5, share)]
+
+    assert units(0, 0.6) == [0, 1]  # the reader gives the next sentence 0.6, more than half the first's 0.8
+    assert units(0, 0.3) == [0]  # less than half: the first stands alone
+    assert units(0, 0.6, share=0.0) == [0]  # pairing off
+    assert units(1, 0.9) == [0, 1]  # "They" leans back; a question after it is never quoted as evidence
+    assert units(2, 0.9) == [2]  # the next sentence is in another paragraph
+    assert [h.position for h in with_units([Hit(sents[0], 1.0, 0, {"answer_prob": 0.8})], sents, 5, 0.5)] == [0]  # not read: nothing added
+
 def test_a_question_form_sentence_is_never_evidence():
     from qa.answer import admissible
     from qa.retrieve import Hit

@@ -153,6 +153,21 @@ def test_the_reader_reads_deeper_only_when_none_of_the_first_passages_likely_ans
     assert [len(p) for p in never.seen] == [depth]
 
 
+
+def test_the_reader_reads_the_sentence_after_the_best_one_only_when_pairing_is_on(tiny_index: Path, fake_embedder):
+    index = load_index(tiny_index)
+    plain = _AnswersMarch()
+    hits = Retriever(index, fake_embedder, reranker=plain, rerank_depth=1).search("comet", k=3)
+    assert len(plain.seen) == 1 and "next_prob" not in hits[0].signals  # off: nothing more is read
+    paired = _AnswersMarch()
+    retriever = Retriever(index, fake_embedder, reranker=paired, rerank_depth=1, pair_share=0.5)
+    hits = retriever.search("comet", k=3)
+    successor = int(retriever._next[hits[0].position])
+    assert successor >= 0  # the case under test: the best sentence has a next one in its paragraph
+    assert paired.seen[1] == [retriever.passage(successor)]  # read after the first, with the first as its context
+    expected = 0.9 if "March" in index.sentences[successor].text else 0.1
+    assert hits[0].signals["next_prob"] == pytest.approx(expected)
+
 class _RecordsQuestions(_FavoursMarch):
     def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
         self.questions = [*getattr(self, "questions", []), question]
