@@ -150,7 +150,7 @@ class Retriever:
         if n == 0 or not query.strip() or (allowed is not None and not allowed.any()):
             return []
         if self.reranker is not None and self._recency and news.RECENT_RE.search(query):
-            return self.newest_first(query, k, allowed)  # embeds the question without its time words
+            return self._with_next(news.strip_recency(query), self.newest_first(query, k, allowed))  # embeds the question without its time words
         if self.mode == "hybrid" and query_vector is None:
             query_vector = self.embed_query(query)
         if self.reranker is None:
@@ -161,7 +161,7 @@ class Retriever:
         if self.hop_depth > 0 and self.mode == Mode.HYBRID and query_vector is not None:
             hits = self.second_hop(query, query_vector, hits, k)
         # Time and echoes (qa/news.py), over the hits whose scores share one scale.
-        return news.adjust(query, hits, self._recency, self.rerank_depth if self.reranker is not None else k)
+        return self._with_next(read_as or query, news.adjust(query, hits, self._recency, self.rerank_depth if self.reranker is not None else k))
 
     def reading_pool(self, query: str, k: int, query_vector: np.ndarray | None, allowed: np.ndarray | None) -> tuple[list[Hit], int]:
         """The first stage's best k hits arranged for the reader, and how many of them it reads:
@@ -303,23 +303,24 @@ class Retriever:
                 {**top[o].signals, "first_stage": top[o].score, "rerank": float(logits[o]), **reading.signals(int(o), passages[o], top[o].sentence.text)})
             for o in order
         ]
-        if self.pair_share > 0 and reading.answer is not None:
-            reranked[0] = self._with_next(query, reranked[0], {h.position: h for h in reranked})
         return (reranked + hits[depth:])[:k]
 
-    def _with_next(self, query: str, hit: Hit, read: dict[int, Hit]) -> Hit:
-        """The best hit with the reader's answer probability for the next sentence of its
-        paragraph (signal "next_prob"), read with the hit before it as its context: the answer
-        is often the sentence after the one that names the subject, which the first stage ranks
-        far down, and the reply then quotes the two together (qa.answer.with_units)."""
-        row = int(self._next[hit.position])
+    def _with_next(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The hits, the best one with the reader's answer probability for the next sentence of
+        its paragraph (signal "next_prob", when pairing is on and the reader read the best one),
+        read with the best one before it as its context: the answer is often the sentence after
+        the one that names the subject, which the first stage ranks far down, and the reply
+        then quotes the two together (qa.answer.with_units)."""
+        if not hits or self.pair_share <= 0 or self.reranker is None or "answer_prob" not in hits[0].signals:
+            return hits
+        row = int(self._next[hits[0].position])
         if row < 0:
-            return hit
-        p = read[row].signals.get("answer_prob") if row in read else None
+            return hits
+        p = next((h.signals.get("answer_prob") for h in hits if h.position == row), None)
         if p is None:
             reading = self.reranker.read(query, [self.passage(row)], sentences=[self.index.sentences[row].text])
             p = float(reading.answer[0]) if reading.answer is not None else 0.0
-        return replace(hit, signals={**hit.signals, "next_prob": float(p)})
+        return [replace(hits[0], signals={**hits[0].signals, "next_prob": float(p)}), *hits[1:]]
 
     def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences by the fused BM25/MiniLM signals alone (no reranker), among the
