@@ -12,7 +12,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker screenshots clean
+.PHONY: setup setup-test run build test test-fast lint eval eval-reports bench train-reranker train-first-stage screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -83,6 +83,10 @@ screenshots: setup-test
 # on. `qa train --export-only` then writes qa/models/reranker. docs/reranker.md.
 train-reranker: setup-test
 	if [ -f checkpoints/reader/state.json ]; then $(BIN)/qa train --resume; else $(BIN)/qa train; fi
+
+# The first stage's encoder (qa/training/first_stage.py): resumable like the reader's run.
+train-first-stage: setup-test
+	if [ -f checkpoints/first-stage/state.json ]; then $(BIN)/python -m qa.training.first_stage --resume; else $(BIN)/python -m qa.training.first_stage; fi
 
 bench: setup-test build
 	$(BIN)/python eval/bench_ask.py --report eval/reports/bench-ask.md

@@ -34,7 +34,7 @@ STAGES = [
     {"qa.evaluation", "qa.evaluation.questions", "qa.training", "qa.training.perturb", "qa.training.squad", "qa.training.model"},
     {"qa.evaluation.question_set", "qa.evaluation.benchmarks", "qa.evaluation.baselines", "qa.evaluation.canard", "qa.evaluation.short_answers", "qa.evaluation.abstention", "qa.training.items", "qa.training.export"},
     {"qa.evaluation.runners", "qa.training.validate", "qa.training.checkpoint"},
-    {"qa.evaluation.reports", "qa.training.loop"},
+    {"qa.evaluation.reports", "qa.training.loop", "qa.training.first_stage"},
     {"qa.evaluation.command"},
     {"qa.cli"},
 ]

@@ -195,7 +195,7 @@ class Trainer:
         import torch
 
         feed = {k: enc[k].to(self.device) for k in ("input_ids", "attention_mask", "token_type_ids")}
-        use_bf16 = self.config.bf16 and (self.device == "cuda" or _cpu_bf16())
+        use_bf16 = self.config.bf16 and (self.device == "cuda" or cpu_bf16())
         with torch.autocast(device_type="cuda" if self.device == "cuda" else "cpu", dtype=torch.bfloat16, enabled=use_bf16):
             out = self.model(**feed)
         return {e: tuple(x.float() for x in v) for e, v in out.items()}
@@ -375,7 +375,7 @@ def _jsonable(value):
 _BF16: list[bool] = []
 
 
-def _cpu_bf16() -> bool:
+def cpu_bf16() -> bool:
     """True when the CPU has native bf16 dot products (AVX512-BF16 or AMX)."""
     if not _BF16:
         try:

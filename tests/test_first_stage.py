@@ -1,0 +1,73 @@
+"""The first stage's encoder training (qa/training/first_stage.py): what counts as a negative,
+and a real run on tiny data that saves, refuses to start over, and resumes."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from qa.training.first_stage import contrastive_targets, main, training_pairs
+from tests.test_training import _tiny_training_data
+
+
+def test_a_sentence_holding_another_questions_answer_is_not_its_negative():
+    batch = [
+        ("When did the harbour open?", "The harbour opened in 1901.", ("Ferries leave every hour.",), (" 1901 ",)),
+        ("Who opened the harbour in 1901?", "The mayor opened it in 1901 with a speech.", ("The harbour opened in 1901.",), (" the mayor ",)),
+    ]
+    passages, targets, masked = contrastive_targets(batch)
+    assert passages == ["The harbour opened in 1901.", "The mayor opened it in 1901 with a speech.", "Ferries leave every hour."]  # each once
+    assert targets == [0, 1]
+    assert masked[0] == [False, True, False]  # the second gold sentence also says 1901: not a negative for the first question
+    assert masked[1] == [False, False, False]  # the first gold names no mayor: a fair negative for the second
+
+
+def test_training_pairs_never_use_the_gold_or_an_answer_holding_sentence_as_a_negative(tmp_path: Path):
+    from qa.training.squad import load_corpus
+
+    corpus = load_corpus(_tiny_training_data(tmp_path / "data"))
+    everything = [(a, s) for a in range(len(corpus.articles)) for s in range(len(corpus.sentences[a]))]
+    mined = {q.qid: [list(x) for x in everything] for q in corpus.questions}  # every sentence "mined" for every question
+    pairs = training_pairs(corpus, mined, seed=13, negatives=3)
+    assert len(pairs) == len(corpus.questions)
+    for question, gold, negatives, answers in pairs:
+        assert len(negatives) == 3 and gold not in negatives
+        assert not any(a in f" {n.lower()} " for n in negatives for a in answers), question
+
+
+@pytest.mark.model
+def test_a_run_saves_refuses_to_start_over_and_resumes(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the mining cache goes to ./.cache
+    data = _tiny_training_data(tmp_path / "data")
+    ckpt = tmp_path / "ckpt"
+    common = ["--data", str(data), "--checkpoint", str(ckpt), "--mined-from", str(tmp_path / "none"), "--questions", "4"]
+    assert main(common) == 0
+    state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+    assert state["step"] == 1 and state["questions_seen"] == 4 and len(state["val_curve"]) == 1
+    assert {p.name for p in ckpt.iterdir()} == {"weights.pt", "optimizer.pt", "state.json", "mined.jsonl.gz"}
+    assert main(common) == 1  # starting again would lose the run
+    assert "--resume" in capsys.readouterr().err
+    assert main([*common, "--resume"]) == 0  # the plan is done: nothing more to train, the state is kept
+    state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+    assert state["step"] == 1 and len(state["sessions"]) == 2
+    assert main(["--minutes", "-1"]) == 2
+    assert "0 or more" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_a_step_lowers_the_loss_on_what_it_trained(tmp_path: Path, monkeypatch):
+    from qa.training.first_stage import StageConfig, StageTrainer
+
+    monkeypatch.chdir(tmp_path)
+    data = _tiny_training_data(tmp_path / "data")
+    trainer = StageTrainer(StageConfig(data=str(data), checkpoint=str(tmp_path / "ckpt"), mined_from=str(tmp_path / "none"),
+                                       questions=8, batch=8, warmup=1, lr=1e-4), resume=False, log=lambda m: None)
+    batch = trainer.pairs[:8]
+    first = trainer.step(batch)
+    trainer.state["step"] = 0  # the same learning rate again
+    for _ in range(3):
+        last = trainer.step(batch)
+    assert math.isfinite(first) and last < first
