@@ -71,3 +71,36 @@ def test_a_step_lowers_the_loss_on_what_it_trained(tmp_path: Path, monkeypatch):
     for _ in range(3):
         last = trainer.step(batch)
     assert math.isfinite(first) and last < first
+
+
+@pytest.mark.model
+def test_dense_recall_ranks_with_the_real_encoder_and_the_study_compares_a_checkpoint(tmp_path: Path, monkeypatch, capsys):
+    import importlib.util
+    import sys
+
+    from qa.training.first_stage import dense_recall, encoder
+
+    sentences = ["The harbour opened in 1901.", "The museum holds 4,000 paintings.", "Tolls on the bridge were abolished in 2001."]
+    questions = ["When did the harbour open?", "How many paintings does the museum hold?", "When were the bridge tolls abolished?"]
+    r = dense_recall(*encoder(), sentences, questions, [{0}, {1}, {2}])
+    assert r == {"questions": 3, "recall@1": 1.0, "recall@5": 1.0, "recall@20": 1.0, "mrr@20": 1.0}
+    wrong = dense_recall(*encoder(), sentences, questions, [{1}, {2}, {0}])  # gold rows that do not answer
+    assert wrong["recall@1"] == 0.0 and wrong["mrr@20"] < 1.0
+
+    # The study script: the shipped encoder against a one-step checkpoint on a SQuAD-format file.
+    monkeypatch.chdir(tmp_path)
+    data = _tiny_training_data(tmp_path / "data")
+    ckpt = tmp_path / "ckpt"
+    assert main(["--data", str(data), "--checkpoint", str(ckpt), "--mined-from", str(tmp_path / "none"), "--questions", "4"]) == 0
+    squad = tmp_path / "dev.json"
+    squad.write_text(json.dumps({"version": "1.1", "data": [{"title": "Harbour", "paragraphs": [
+        {"context": " ".join(sentences), "qas": [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": " ".join(sentences).index(a)}]}
+                                                 for i, (q, a) in enumerate(zip(questions, ["1901", "4,000", "2001"]))]}]}]}))
+    spec = importlib.util.spec_from_file_location("first_stage_study", Path(__file__).resolve().parents[1] / "eval" / "first_stage_study.py")
+    assert spec and spec.loader
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    monkeypatch.setattr(sys, "argv", ["first_stage_study.py", "--checkpoint", str(ckpt), "--data", str(squad)])
+    assert study.main() == 0
+    out = capsys.readouterr().out
+    assert "(3 questions); checkpoint at step 1" in out and "| shipped | 1.000 |" in out and "| trained |" in out

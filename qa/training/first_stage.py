@@ -97,10 +97,8 @@ def contrastive_targets(batch: list[tuple[str, str, tuple[str, ...], tuple[str, 
 class StageTrainer:
     def __init__(self, config: StageConfig, resume: bool, log=print) -> None:
         import torch
-        from transformers import AutoTokenizer, BertModel
-        from transformers.utils import logging as hf_logging
 
-        from qa.embed import MiniLMEmbedder, model_path, verify_weights
+        from qa.embed import MiniLMEmbedder
         from qa.training.squad import load_corpus, mine
 
         self.config, self.log, self.folder = config, log, Path(config.checkpoint)
@@ -124,11 +122,7 @@ class StageTrainer:
         if config.questions:
             self.pairs = self.pairs[: config.questions]
         self.total_steps = max(1, math.ceil(len(self.pairs) * (config.epochs if not config.questions else 1) / config.batch))
-        folder = model_path()
-        verify_weights(folder)
-        hf_logging.set_verbosity_error()
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = BertModel.from_pretrained(folder, add_pooling_layer=False)
+        self.tokenizer, self.model = encoder()
         self.model.embeddings.word_embeddings.weight.requires_grad_(False)
         self.named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW([p for _, p in self.named], lr=config.lr, weight_decay=0.01)
@@ -169,30 +163,15 @@ class StageTrainer:
     def validate(self) -> dict:
         """Dense recall@1/5/20 and MRR@20 of the validation questions against all sentences of
         the validation articles."""
-        import torch
-
         c = self.corpus
         rows = [(a, s) for a in sorted(c.validation) for s in range(len(c.sentences[a]))]
-        where = {r: i for i, r in enumerate(rows)}
         qs = [q for q in c.questions if q.article in c.validation]
         random.Random(self.config.seed).shuffle(qs)
         qs = qs[: self.config.validation_questions]
-        if not qs:
-            return {"step": self.state["step"], "questions_seen": self.state["questions_seen"], "questions": 0}
-        self.model.eval()
-        with torch.no_grad():
-            sv = torch.cat([self.encode([c.sentences[a][s].text for a, s in rows[i : i + 128]]) for i in range(0, len(rows), 128)])
-            qv = torch.cat([self.encode([q.question for q in qs[i : i + 128]]) for i in range(0, len(qs), 128)])
-        self.model.train()
-        ranks = []
-        for q, v in zip(qs, qv):
-            order = torch.argsort(sv @ v, descending=True)[:20].tolist()
-            gold = where[(q.article, q.gold)]
-            ranks.append(order.index(gold) + 1 if gold in order else None)
-        n = len(ranks)
-        return {"step": self.state["step"], "questions_seen": self.state["questions_seen"], "questions": n,
-                **{f"recall@{k}": round(sum(1 for r in ranks if r and r <= k) / n, 4) for k in (1, 5, 20)},
-                "mrr@20": round(sum(1 / r for r in ranks if r) / n, 4)}
+        where = {r: i for i, r in enumerate(rows)}
+        summary = dense_recall(self.tokenizer, self.model, [c.sentences[a][s].text for a, s in rows],
+                               [q.question for q in qs], [{where[(q.article, q.gold)]} for q in qs], self.config.max_length)
+        return {"step": self.state["step"], "questions_seen": self.state["questions_seen"], **summary}
 
     def run(self, minutes: float = 0.0) -> bool:
         """Trains until the plan ends, `minutes` pass or a signal comes; saves; True when done."""
@@ -236,6 +215,50 @@ class StageTrainer:
         self.state["wall_seconds"] = round(self.state["wall_seconds"] + spent, 1)
         session["seconds"] = round(session.get("seconds", 0.0) + spent, 1)
         checkpoint.save(self.folder, self.named, self.opt, self.state)
+
+
+def encoder(folder: Path | None = None):
+    """(tokenizer, model) of the shipped MiniLM, with a run's trained weights when `folder`
+    holds a checkpoint."""
+    from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
+
+    from qa.embed import model_path, verify_weights
+
+    path = model_path()
+    verify_weights(path)
+    hf_logging.set_verbosity_error()
+    tokenizer, model = AutoTokenizer.from_pretrained(path), BertModel.from_pretrained(path, add_pooling_layer=False)
+    if folder is not None:
+        checkpoint.load_weights(folder, [(n, p) for n, p in model.named_parameters() if n != "embeddings.word_embeddings.weight"])
+    return tokenizer, model
+
+
+def dense_recall(tokenizer, model, sentences: list[str], questions: list[str], gold: list[set[int]], max_length: int = 64) -> dict:
+    """Recall@1/5/20 and MRR@20 of `questions` against `sentences` by cosine of mean-pooled
+    embeddings (as the product embeds); gold[i]: the rows that answer question i."""
+    import torch
+
+    def embed(texts: list[str]):
+        out = []
+        for i in range(0, len(texts), 128):
+            enc = tokenizer(texts[i : i + 128], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+            out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1))
+        return torch.cat(out)
+
+    if not questions or not sentences:
+        return {"questions": 0}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        top = torch.topk(embed(questions) @ embed(sentences).T, min(20, len(sentences)), dim=1).indices.tolist()
+    model.train(was_training)
+    ranks = [next((r + 1 for r, j in enumerate(row) if j in g), None) for row, g in zip(top, gold)]
+    n = len(ranks)
+    return {"questions": n, **{f"recall@{k}": round(sum(1 for r in ranks if r and r <= k) / n, 4) for k in (1, 5, 20)},
+            "mrr@20": round(sum(1 / r for r in ranks if r) / n, 4)}
 
 
 def main(argv: list[str] | None = None) -> int:
