@@ -3,10 +3,13 @@ SQuAD-format benchmark (default SQuAD-13): recall@1/5/20 and MRR@20 of each ques
 every sentence of the benchmark, split as the product splits them.
 
     .venv/bin/python eval/first_stage_study.py [--checkpoint checkpoints/first-stage] [--data FILE] [--limit N]
+        [--product dense,hybrid,qa]
 
-This is the dense signal alone, the one the training changes: the product's first stage fuses
-it with BM25 and the context windows (qa/retrieve.py), so a gain here is an upper bound on
-what the fused first stage gains. What the numbers mean: docs/reranker.md, "The first
+The first table is the dense signal alone, the one the training changes. The product's first
+stage fuses it with BM25 and the context windows (qa/retrieve.py): `--product` builds the
+benchmark's index with each encoder (in a temporary folder) and scores the product's methods
+on it with `qa eval`'s runners (dense alone, the fused first stage, the whole reply with the
+shipped reader and its fusion weights, which were fitted for the shipped encoder). What the numbers mean: docs/reranker.md, "The first
 stage's encoder".
 """
 
@@ -37,12 +40,66 @@ def study(data: Path, folder: Path, limit: int) -> dict[str, dict]:
     return {name: dense_recall(*encoder(source), texts, asked, gold) for name, source in (("shipped", None), ("trained", folder))}
 
 
+class TrainedEmbedder:
+    """The Embedder protocol (qa.embed) over the torch encoder of a checkpoint (or the shipped
+    weights): for studies only; the product embeds with onnxruntime."""
+
+    dim = 384
+
+    def __init__(self, folder: Path | None) -> None:
+        import hashlib
+
+        self.tokenizer, self.model = encoder(folder)
+        self.model.eval()
+        self.name = "all-MiniLM-L6-v2" + (f" + {folder}" if folder else "")
+        weights = (folder / "weights.pt").read_bytes() if folder else b"shipped"
+        self._fingerprint = "study-" + hashlib.sha256(weights).hexdigest()
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def encode(self, texts: list[str], show_progress: bool = False):
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(texts), 64):
+                enc = self.tokenizer(texts[i : i + 64], truncation=True, max_length=256, padding=True, return_tensors="pt")
+                h = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+                m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+                out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1).numpy())
+        import numpy as np
+
+        return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
+
+
+def product_study(data: Path, folder: Path, limit: int, methods: tuple[str, ...]) -> dict[str, dict]:
+    """`qa eval`'s metrics of the product's methods over an index built with each encoder."""
+    import tempfile
+
+    from qa.evaluation.runners import run_benchmark
+    from qa.settings import Settings
+
+    bench = load_squad(data)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, source in (("shipped", None), ("trained", folder)):
+            result = run_benchmark(bench, Path(tmp) / name, TrainedEmbedder(source), Settings.from_env(), methods, limit or None, progress=False)
+            out[name] = result["methods"]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/first-stage"))
     parser.add_argument("--data", type=Path, default=Path("../shared/data/squad-v1.1-dev-13/dev-v1.1-13-articles.json"))
-    parser.add_argument("--limit", type=int, default=0, help="the first N questions of a fixed shuffle (default: all)")
+    parser.add_argument("--limit", type=int, default=0, help="the first N questions (a fixed shuffle for the dense table, the file's order for --product)")
+    parser.add_argument("--product", default="", help="also these of qa eval's methods on an index built with each encoder: dense, hybrid, qa")
     args = parser.parse_args()
+    methods = tuple(m for m in args.product.split(",") if m)
+    if any(m not in ("dense", "hybrid", "qa") for m in methods):
+        print("error: --product takes dense, hybrid and qa, comma-separated", file=sys.stderr)
+        return 2
     try:
         result = study(args.data, args.checkpoint, args.limit)
     except QAError as e:
@@ -53,6 +110,12 @@ def main() -> int:
     print("| encoder | recall@1 | recall@5 | recall@20 | MRR@20 |\n|---|---:|---:|---:|---:|")
     for name, r in result.items():
         print(f"| {name} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['recall@20']:.3f} | {r['mrr@20']:.3f} |")
+    if methods:
+        product = product_study(args.data, args.checkpoint, args.limit, methods)
+        print("\n| encoder | method | recall@1 | recall@5 | recall@10 | answer accuracy |\n|---|---|---:|---:|---:|---:|")
+        for name, by_method in product.items():
+            for m, r in by_method.items():
+                print(f"| {name} | {m} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['recall@10']:.3f} | {r['answer_accuracy']:.3f} |")
     return 0
 
 

@@ -100,7 +100,12 @@ def test_dense_recall_ranks_with_the_real_encoder_and_the_study_compares_a_check
     assert spec and spec.loader
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
-    monkeypatch.setattr(sys, "argv", ["first_stage_study.py", "--checkpoint", str(ckpt), "--data", str(squad)])
+    monkeypatch.setattr(sys, "argv", ["first_stage_study.py", "--checkpoint", str(ckpt), "--data", str(squad), "--product", "dense,hybrid"])
     assert study.main() == 0
     out = capsys.readouterr().out
     assert "(3 questions); checkpoint at step 1" in out and "| shipped | 1.000 |" in out and "| trained |" in out
+    # --product: the product's own methods over an index built with each encoder.
+    assert "| shipped | dense | 1.000 |" in out and "| shipped | hybrid |" in out and "| trained | hybrid |" in out
+    monkeypatch.setattr(sys, "argv", ["first_stage_study.py", "--checkpoint", str(ckpt), "--data", str(squad), "--product", "bm25"])
+    assert study.main() == 2  # a method it does not run: one line, no traceback
+    assert "--product takes" in capsys.readouterr().err
