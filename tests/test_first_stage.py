@@ -46,7 +46,8 @@ def test_a_run_saves_refuses_to_start_over_and_resumes(tmp_path: Path, monkeypat
     common = ["--data", str(data), "--checkpoint", str(ckpt), "--mined-from", str(tmp_path / "none"), "--questions", "4"]
     assert main(common) == 0
     state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
-    assert state["step"] == 1 and state["questions_seen"] == 4 and len(state["val_curve"]) == 1
+    assert state["step"] == 1 and state["questions_seen"] == 4
+    assert [v["step"] for v in state["val_curve"]] == [0, 1]  # the shipped encoder's row, and the plan's end
     assert {p.name for p in ckpt.iterdir()} == {"weights.pt", "optimizer.pt", "state.json", "mined.jsonl.gz"}
     assert main(common) == 1  # starting again would lose the run
     assert "--resume" in capsys.readouterr().err

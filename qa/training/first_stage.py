@@ -207,8 +207,12 @@ class StageTrainer:
             if time.time() - last_save > SAVE_EVERY_S:
                 self._save(started, session)
                 started, last_save = time.time(), time.time()
+        done = self.state["step"] >= self.total_steps
+        if done and self.state["val_curve"][-1]["step"] != self.state["step"]:  # the end of the plan has its row
+            self.state["val_curve"].append(self.validate())
+            self.log(f"validation at the end: {self.state['val_curve'][-1]}")
         self._save(started, session)
-        return self.state["step"] >= self.total_steps
+        return done
 
     def _save(self, started: float, session: dict) -> None:
         spent = time.time() - started
