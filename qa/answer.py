@@ -209,7 +209,13 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_sh
             after.append(j)
         if (pair_share > 0 and hit.signals.get("next_prob", 0.0) > pair_share * hit.signals.get("answer_prob", 1.0)
                 and same_paragraph(i, i + 1) and i + 1 not in after and not news.sentence_kind(sentences[i + 1].text)):
-            after.append(i + 1)
+            j = i + 1
+            after.append(j)
+            balance = _quote_balance(sentences[j].text)
+            while balance > 0 and same_paragraph(i, j + 1) and len(after) < 4:  # the pair opens a quotation: to its end
+                j += 1
+                balance += _quote_balance(sentences[j].text)
+                after.append(j)
         for k in sorted(set(before)):
             if k not in taken:
                 out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))

@@ -116,6 +116,12 @@ def test_the_sentence_after_a_quote_is_quoted_with_it_when_the_reader_says_it_an
     assert units(1, 0.9) == [0, 1]  # "They" leans back; a question after it is never quoted as evidence
     assert units(2, 0.9) == [2]  # the next sentence is in another paragraph
     assert [h.position for h in with_units([Hit(sents[0], 1.0, 0, {"answer_prob": 0.8})], sents, 5, 0.5)] == [0]  # not read: nothing added
+    # A paired sentence that opens a quotation brings the rest of it, to its attribution.
+    said = ["Macron spoke after the meeting.", "“We seek a strong and lasting peace in Ukraine.",
+            "To achieve this, Russia must end its aggression,” Macron wrote on X.", "The talks ended."]
+    quoted = [Sentence("b", i, 0, 0, len(t), t) for i, t in enumerate(said)]
+    pair = Hit(quoted[0], 1.0, 0, {"answer_prob": 0.8, "next_prob": 0.7})
+    assert [h.position for h in with_units([pair], quoted, 5, 0.5)] == [0, 1, 2]
 
 def test_a_question_form_sentence_is_never_evidence():
     from qa.answer import admissible
