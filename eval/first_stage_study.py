@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.errors import QAError  # noqa: E402
 from qa.evaluation.benchmarks import load_squad  # noqa: E402
-from qa.training.first_stage import dense_recall, encoder  # noqa: E402
+from qa.training.first_stage import dense_recall, encoder, mean_pooled  # noqa: E402
 
 
 def study(data: Path, folder: Path, limit: int) -> dict[str, dict]:
@@ -59,16 +59,11 @@ class TrainedEmbedder:
         return self._fingerprint
 
     def encode(self, texts: list[str], show_progress: bool = False):
+        import numpy as np
         import torch
 
-        out = []
         with torch.no_grad():
-            for i in range(0, len(texts), 64):
-                enc = self.tokenizer(texts[i : i + 64], truncation=True, max_length=256, padding=True, return_tensors="pt")
-                h = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-                m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-                out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1).numpy())
-        import numpy as np
+            out = [mean_pooled(self.tokenizer, self.model, texts[i : i + 64], 256).numpy() for i in range(0, len(texts), 64)]
 
         return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
 

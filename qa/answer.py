@@ -186,6 +186,14 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_sh
     def same_paragraph(i: int, j: int) -> bool:
         return 0 <= j < len(sentences) and sentences[j].article_id == sentences[i].article_id and sentences[j].paragraph == sentences[i].paragraph
 
+    def to_its_end(i: int, j: int, after: list[int], most: int) -> None:
+        """A quotation open at sentence j goes on (to its attribution), within i's paragraph."""
+        balance = _quote_balance(sentences[j].text)
+        while balance > 0 and same_paragraph(i, j + 1) and len(after) < most:
+            j += 1
+            balance += _quote_balance(sentences[j].text)
+            after.append(j)
+
     out: list[Hit] = []
     taken = {h.position for h in chosen}
     for hit in chosen:
@@ -201,21 +209,11 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_sh
             balance += _quote_balance(sentences[j].text)
             if j not in before:
                 before.append(j)
-        j = i
-        balance = _quote_balance(hit.sentence.text)
-        while balance > 0 and same_paragraph(i, j + 1) and len(after) < 3:  # it goes on (to its attribution)
-            j += 1
-            balance += _quote_balance(sentences[j].text)
-            after.append(j)
+        to_its_end(i, i, after, 3)
         if (pair_share > 0 and hit.signals.get("next_prob", 0.0) > pair_share * hit.signals.get("answer_prob", 1.0)
                 and same_paragraph(i, i + 1) and i + 1 not in after and not news.sentence_kind(sentences[i + 1].text)):
-            j = i + 1
-            after.append(j)
-            balance = _quote_balance(sentences[j].text)
-            while balance > 0 and same_paragraph(i, j + 1) and len(after) < 4:  # the pair opens a quotation: to its end
-                j += 1
-                balance += _quote_balance(sentences[j].text)
-                after.append(j)
+            after.append(i + 1)
+            to_its_end(i, i + 1, after, 4)  # the pair may open a quotation too
         for k in sorted(set(before)):
             if k not in taken:
                 out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))

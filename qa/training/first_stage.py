@@ -134,12 +134,7 @@ class StageTrainer:
         log(f"{len(self.pairs)} training pairs, {len(self.corpus.validation)} held-out articles; step {self.state['step']}/{self.total_steps}")
 
     def encode(self, texts: list[str]):
-        import torch
-
-        enc = self.tokenizer(texts, truncation=True, max_length=self.config.max_length, padding=True, return_tensors="pt")
-        h = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-        return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1)
+        return mean_pooled(self.tokenizer, self.model, texts, self.config.max_length)
 
     def step(self, batch: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]) -> float:
         import torch
@@ -238,19 +233,24 @@ def encoder(folder: Path | None = None):
     return tokenizer, model
 
 
+def mean_pooled(tokenizer, model, texts: list[str], max_length: int):
+    """L2-normalised mean of the last hidden states over the attention mask, as the product
+    embeds (qa/minilm_onnx.py); gradients flow unless the caller turns them off."""
+    import torch
+
+    enc = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+    m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+    return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1)
+
+
 def dense_recall(tokenizer, model, sentences: list[str], questions: list[str], gold: list[set[int]], max_length: int = 64) -> dict:
     """Recall@1/5/20 and MRR@20 of `questions` against `sentences` by cosine of mean-pooled
     embeddings (as the product embeds); gold[i]: the rows that answer question i."""
     import torch
 
     def embed(texts: list[str]):
-        out = []
-        for i in range(0, len(texts), 128):
-            enc = tokenizer(texts[i : i + 128], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-            h = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-            m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-            out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1))
-        return torch.cat(out)
+        return torch.cat([mean_pooled(tokenizer, model, texts[i : i + 128], max_length) for i in range(0, len(texts), 128)])
 
     if not questions or not sentences:
         return {"questions": 0}
