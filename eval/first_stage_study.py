@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.errors import QAError  # noqa: E402
 from qa.evaluation.benchmarks import load_squad  # noqa: E402
-from qa.training.first_stage import dense_recall, encoder, mean_pooled  # noqa: E402
+from qa.training.first_stage import TrainedEmbedder, dense_recall, encoder  # noqa: E402
 
 
 def study(data: Path, folder: Path, limit: int) -> dict[str, dict]:
@@ -38,34 +38,6 @@ def study(data: Path, folder: Path, limit: int) -> dict[str, dict]:
     gold = [{where[g] for g in q.gold if g in where} for q in questions]
     texts, asked = [t for _, _, t in rows], [q.question for q in questions]
     return {name: dense_recall(*encoder(source), texts, asked, gold) for name, source in (("shipped", None), ("trained", folder))}
-
-
-class TrainedEmbedder:
-    """The Embedder protocol (qa.embed) over the torch encoder of a checkpoint (or the shipped
-    weights): for studies only; the product embeds with onnxruntime."""
-
-    dim = 384
-
-    def __init__(self, folder: Path | None) -> None:
-        import hashlib
-
-        self.tokenizer, self.model = encoder(folder)
-        self.model.eval()
-        self.name = "all-MiniLM-L6-v2" + (f" + {folder}" if folder else "")
-        weights = (folder / "weights.pt").read_bytes() if folder else b"shipped"
-        self._fingerprint = "study-" + hashlib.sha256(weights).hexdigest()
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
-
-    def encode(self, texts: list[str], show_progress: bool = False):
-        import numpy as np
-        import torch
-
-        with torch.no_grad():
-            out = [mean_pooled(self.tokenizer, self.model, texts[i : i + 64], 256).numpy() for i in range(0, len(texts), 64)]
-
-        return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
 
 
 def product_study(data: Path, folder: Path, limit: int, methods: tuple[str, ...]) -> dict[str, dict]:

@@ -57,11 +57,11 @@ OTHER = 30
 
 def collect(data: Path, index_dir: Path, limit: int | None, settings: Settings) -> list[dict]:
     bench = load("squad", data)
-    embedder = MiniLMEmbedder()
+    embedder = MiniLMEmbedder.configured(settings)
     build_index(ReadReport(articles=bench.articles), index_dir, embedder, split=bench.split)
     index = load_index(index_dir, expected_model_sha256=embedder.fingerprint())
     reranker = Reranker.configured(settings)
-    cache = index_dir / f"fusion-cache-v3-{reranker.fingerprint[:12]}{'-aligned' if reranker.align_names else ''}{'-judged' if reranker.judge_sentence else ''}-{limit or 'all'}.pkl"  # v3: names aligned (qa.text.in_passage_words)
+    cache = index_dir / f"fusion-cache-v3-{embedder.fingerprint()[:8]}-{reranker.fingerprint[:12]}{'-aligned' if reranker.align_names else ''}{'-judged' if reranker.judge_sentence else ''}-{limit or 'all'}.pkl"  # v3: names aligned (qa.text.in_passage_words)
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     retriever = Retriever(index, embedder, reranker=reranker)

@@ -187,7 +187,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from qa.embed import MiniLMEmbedder
 
     phases = _Phases(quiet=args.quiet)
-    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+    embedder = MiniLMEmbedder.configured(settings)
     try:
         summary = build_index(report, settings.index_dir, embedder, full=args.full, progress=phases)
     finally:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-GRAPH_VERSION = "1"  # bump when the graph below changes: the cache key includes it
+GRAPH_VERSION = "1"  # bump when the graph below changes: the cache key includes it (and the tuned tensors' hash)
 HEADS = 12
 EPS = 1e-12
 
@@ -34,11 +34,13 @@ def cache_file(cache_dir: Path, weights_sha256: str) -> Path:
     return Path(cache_dir) / f"minilm-l6-{weights_sha256[:16]}-g{GRAPH_VERSION}.onnx"
 
 
-def cached_graph(model_folder: Path, cache_dir: Path, weights_sha256: str) -> Path:
-    """The ONNX file for the packaged model: from the cache when its checksum holds, else
-    written now (about a second) from the verified safetensors weights."""
-    target = cache_file(cache_dir, weights_sha256)
-    from qa.embed import sha256_file, verify_weights
+def cached_graph(model_folder: Path, cache_dir: Path, weights_sha256: str, tuned: tuple[Path, str] | None = None) -> Path:
+    """The ONNX file for the packaged model, with the tuned tensors (path, sha256, checked by
+    qa.embed.tuned_weights) laid over it when given: from the cache when its checksum holds,
+    else written now (about a second) from the verified safetensors weights."""
+    from qa.embed import sha256_file, tuned_fingerprint, verify_weights
+
+    target = cache_file(cache_dir, tuned_fingerprint(tuned[1]) if tuned else weights_sha256)
 
     sidecar = target.with_name(target.name + ".sha256")
     if target.is_file() and sidecar.is_file():
@@ -48,7 +50,7 @@ def cached_graph(model_folder: Path, cache_dir: Path, weights_sha256: str) -> Pa
         except OSError:
             pass
     verify_weights(model_folder, weights_sha256)
-    data = build_graph(model_folder / "model.safetensors").SerializeToString()
+    data = build_graph(weights(model_folder / "model.safetensors", tuned[0] if tuned else None)).SerializeToString()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".minilm-", dir=target.parent)
     try:
@@ -65,13 +67,26 @@ def cached_graph(model_folder: Path, cache_dir: Path, weights_sha256: str) -> Pa
     return target
 
 
-def build_graph(weights_path: Path):
-    """The ONNX model: input_ids, attention_mask (int64, [batch, tokens]) -> embedding [batch, 384]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def weights(base: Path, tuned: Path | None = None) -> dict[str, np.ndarray]:
+    """The packaged tensors, float32, with the tuned ones (same names and shapes) in their place."""
     from safetensors.numpy import load_file
 
-    w = load_file(str(weights_path))
+    from qa.errors import ModelProblem
+
+    w = load_file(str(base))
+    for name, t in (load_file(str(tuned)) if tuned else {}).items():
+        if name not in w or w[name].shape != t.shape:
+            raise ModelProblem(f"the tuned encoder {tuned} does not fit the packaged model ({name}); reinstall qa (.venv/bin/pip install -e .)")
+        w[name] = t.astype(np.float32)
+    return w
+
+
+def build_graph(w: dict[str, np.ndarray]):
+    """The ONNX model of the BERT tensors `w`: input_ids, attention_mask (int64, [batch, tokens])
+    -> embedding [batch, 384]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     nodes, inits = [], []
     counter = [0]
 

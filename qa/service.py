@@ -38,7 +38,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, weights: FusionWeights = FusionWeights()) -> None:
         self.settings = settings
-        self.embedder = embedder or MiniLMEmbedder(batch_size=settings.embed_batch_size)
+        self.embedder = embedder or MiniLMEmbedder.configured(settings)
         self.weights = weights
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None

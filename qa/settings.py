@@ -108,6 +108,10 @@ class Settings:
     span_min: float = 0.3
     max_question_chars: int = 2000
     embed_batch_size: int = 64
+    # The first stage embeds with MiniLM tuned on SQuAD train's questions (qa/models/encoder,
+    # docs/reranker.md "The first stage's encoder"); 0: the packaged MiniLM as published. An
+    # index built with the other one is rebuilt by `qa build`.
+    tuned_encoder: bool = True
     # Serving: answers computed at once, and requests allowed to wait (ui/app.py).
     concurrency: int = 2
     queue_size: int = 64

@@ -59,6 +59,43 @@ def test_a_run_saves_refuses_to_start_over_and_resumes(tmp_path: Path, monkeypat
 
 
 @pytest.mark.model
+def test_an_exported_run_is_the_encoder_the_product_embeds_with_and_a_second_round_starts_from_it(tmp_path: Path, monkeypatch, capsys):
+    import numpy as np
+    import torch
+
+    from qa.embed import MODEL_SHA256, MiniLMEmbedder
+    from qa.training.first_stage import MIX, StageConfig, StageTrainer, TrainedEmbedder
+
+    monkeypatch.chdir(tmp_path)
+    data = _tiny_training_data(tmp_path / "data")
+    ckpt, out = tmp_path / "ckpt", tmp_path / "encoder"
+    common = ["--data", str(data), "--checkpoint", str(ckpt), "--mined-from", str(tmp_path / "none"), "--questions", "4"]
+    assert main(common) == 0
+    assert main([*common, "--export-only", "--out", str(out)]) == 0
+    card = json.loads((out / "encoder.json").read_text(encoding="utf-8"))
+    assert card["base_sha256"] == MODEL_SHA256 and card["training"]["step"] == 1 and card["mix"] == MIX
+    assert "exported step 1/1" in capsys.readouterr().out
+    mixed = MiniLMEmbedder(tuned_folder=out, cache_dir=tmp_path / "cache").fingerprint()
+    assert main([*common, "--export-only", "--out", str(out), "--mix", "0"]) == 2 and "--mix" in capsys.readouterr().err
+    assert main([*common, "--export-only", "--out", str(out), "--mix", "1"]) == 0  # the trained weights themselves
+    tuned = MiniLMEmbedder(tuned_folder=out, cache_dir=tmp_path / "cache")
+    assert tuned.fingerprint() not in (MODEL_SHA256, MiniLMEmbedder().fingerprint(), mixed)  # its own indexes
+    sentences = ["The harbour opened in 1901.", "Who won the 2026 Kentucky Derby?", "Tolls on the bridge were abolished in 2001."]
+    ours, theirs = tuned.encode(sentences), TrainedEmbedder(ckpt).encode(sentences)
+    assert (ours * theirs).sum(axis=1).min() >= 0.999  # the ONNX graph with the exported tensors is the trained encoder
+    untuned = MiniLMEmbedder(tuned=False, cache_dir=tmp_path / "cache").encode(sentences)
+    assert not np.allclose(ours, untuned, atol=1e-4)  # and not the packaged one
+
+    # A second round starts from the first's encoder, with negatives mined afresh by it.
+    trainer = StageTrainer(StageConfig(data=str(data), checkpoint=str(tmp_path / "round2"), init_from=str(ckpt), questions=4),
+                           resume=False, log=lambda m: None)
+    saved = torch.load(ckpt / "weights.pt")
+    layer = "encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(dict(trainer.model.named_parameters())[layer].to(torch.float16), saved[layer])
+    assert (tmp_path / "round2" / "mined.jsonl.gz").is_file()
+
+
+@pytest.mark.model
 def test_a_step_lowers_the_loss_on_what_it_trained(tmp_path: Path, monkeypatch):
     from qa.training.first_stage import StageConfig, StageTrainer
 

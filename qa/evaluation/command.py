@@ -59,7 +59,7 @@ def _eval_benchmark(args: argparse.Namespace, settings: Settings) -> int:
     bench = load(args.benchmark, args.data)
     index_dir = args.index or settings.home / "indexes" / f"bench-{args.benchmark}"
     methods = METHODS if args.compare else ("qa",)
-    embedder = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+    embedder = MiniLMEmbedder.configured(settings)
     started = time.time()
     result = run_benchmark(bench, index_dir, embedder, settings, methods=methods, limit=args.limit, progress=not args.json)
     result["data"] = str(args.data)

@@ -36,7 +36,7 @@ def read_state(folder: Path) -> dict | None:
         raise QAError(f"{path} is damaged; restore it with `git checkout -- {folder}`") from None
 
 
-def _torch_load(path: Path, folder: Path):
+def torch_load(path: Path, folder: Path):
     import torch
 
     if not path.is_file():
@@ -51,7 +51,7 @@ def load_weights(folder: Path, named: list) -> None:
     """The trainable weights alone, from `folder` (a new run that starts from another's model)."""
     import torch
 
-    weights = _torch_load(folder / "weights.pt", folder)
+    weights = torch_load(folder / "weights.pt", folder)
     missing = [n for n, _ in named if n not in weights]
     if missing:
         raise QAError(f"checkpoint in {folder} lacks {missing[0]}; it was written by another model shape")
@@ -65,7 +65,7 @@ def load(folder: Path, named: list, opt, state: dict, device: str) -> None:
     import torch
 
     load_weights(folder, named)
-    moments = _torch_load(folder / "optimizer.pt", folder)
+    moments = torch_load(folder / "optimizer.pt", folder)
     for n, p in named:
         if n in moments["exp_avg"]:
             opt.state[p] = {

