@@ -310,7 +310,7 @@ class Retriever:
         its paragraph (signal "next_prob", when pairing is on and the reader read the best one),
         read with the best one before it as its context: the answer is often the sentence after
         the one that names the subject, which the first stage ranks far down, and the reply
-        then quotes the two together (qa.answer.with_units)."""
+        then quotes the two together (qa.units.with_units)."""
         if not hits or self.pair_share <= 0 or self.reranker is None or "answer_prob" not in hits[0].signals:
             return hits
         row = int(self._next[hits[0].position])

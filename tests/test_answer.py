@@ -72,9 +72,9 @@ def test_an_over_long_history_item_is_named_as_such(retriever: Retriever):
 
 
 def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
-    from qa.answer import with_units
     from qa.retrieve import Hit
     from qa.sentences import Sentence
+    from qa.units import with_units
 
     texts = [
         "Marco Polo travelled to China in 1271.",
@@ -97,9 +97,9 @@ def test_a_quote_brings_the_sentences_it_cannot_be_read_without():
 
 
 def test_the_sentence_after_a_quote_is_quoted_with_it_when_the_reader_says_it_answers_too():
-    from qa.answer import with_units
     from qa.retrieve import Hit
     from qa.sentences import Sentence
+    from qa.units import with_units
 
     texts = ["Plastoglobuli are spherical bubbles of lipids and proteins.", "They are surrounded by a lipid monolayer.",
              "What are they made of?", "Plastoglobuli were first described in 1965."]

@@ -27,6 +27,7 @@ STAGES = [
     {"qa.filters"},
     {"qa.answer_type", "qa.rerank", "qa.news"},
     {"qa.retrieve"},
+    {"qa.units"},
     {"qa.query"},
     {"qa.answer"},
     {"qa.service"},

@@ -130,7 +130,7 @@ def write_benchmark_report(path: Path, result: dict) -> None:
     if result.get("neighbour_misses") or result.get("first_stage_overruled"):
         lines += ["", "## What the reply's choices cost", ""]
         for name, m in (result.get("neighbour_misses") or {}).items():
-            lines.append(f"- wrong replies whose first quote neighbours the gold sentence ({name}, qa.answer.with_units): "
+            lines.append(f"- wrong replies whose first quote neighbours the gold sentence ({name}, qa.units.with_units): "
                          f"{m['neighbour_of_gold']} of {m['wrong']} ({m['share']:.1%})")
         if result.get("first_stage_overruled"):
             o = result["first_stage_overruled"]

@@ -150,7 +150,7 @@ class QaMethod:
         self.scores: list[tuple[float, float]] = []  # the reply's abstention score (qa.answer.abstention_score): the same
         self.misses: list[dict] = []
         # Wrong replies whose first quote is the gold sentence's neighbour: with the units of
-        # qa.answer.with_units (the product) and without them (before).
+        # qa.units.with_units (the product) and without them (before).
         self.neighbour = {"with units": [0, 0], "without units": [0, 0]}  # [wrong, neighbour of gold]
         # Questions whose first-stage top sentence was gold, and those of them whose reply does
         # not quote it: what the reranker (and the reply's choices) took away.
