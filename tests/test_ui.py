@@ -266,7 +266,9 @@ def test_http_api_returns_the_cli_json(server):
     assert code == 400 and "history" in body["error"]
     with urllib.request.urlopen(server.url + "/api/status") as r:
         status = json.loads(r.read())
-    assert status["articles"] == 4 and status["model"] == "all-MiniLM-L6-v2"
+    from qa.embed import TUNED_NAME
+
+    assert status["articles"] == 4 and status["model"] == TUNED_NAME  # the index was built with the tuned encoder
 
 
 def test_gradio_client_chat_endpoint(server):

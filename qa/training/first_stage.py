@@ -16,11 +16,17 @@ over one planned pass; the same checkpoint folder format as the reader's (resuma
 atomically every 15 minutes and on SIGINT/SIGTERM).
 
 Validation: the validation articles' questions (at most 600) against all their sentences,
-dense recall@1/5/20 and MRR@20; the row at step 0 is the shipped encoder. Not yet in the
-product: an index built with a tuned encoder needs its export beside the package's graph and
-a fingerprint of its own, the step after this curve says it helps.
+dense recall@1/5/20 and MRR@20; the row at step 0 is the packaged encoder (or, for a second
+round, the encoder it starts from).
+
+Into the product: `--export-only` writes the run's tensors, interpolated `--mix` of the way
+from the packaged weights (0.4; why: docs/reranker.md), to qa/models/encoder, which qa.embed
+lays over the packaged MiniLM; indexes are then rebuilt once (their fingerprint changes).
+A second round (`--init-from DIR`) starts from another run's encoder and mines its hard
+negatives afresh with it.
 
     python -m qa.training.first_stage [--resume] [--minutes M] [--questions N] [--checkpoint DIR]
+        [--init-from DIR] [--export-only [--mix A] [--out DIR]]
 """
 
 from __future__ import annotations
