@@ -147,3 +147,17 @@ def test_dense_recall_ranks_with_the_real_encoder_and_the_study_compares_a_check
     monkeypatch.setattr(sys, "argv", ["first_stage_study.py", "--checkpoint", str(ckpt), "--data", str(squad), "--product", "bm25"])
     assert study.main() == 2  # a method it does not run: one line, no traceback
     assert "--product takes" in capsys.readouterr().err
+
+
+def test_the_encoder_study_refuses_bad_arguments_with_one_line(tmp_path: Path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("encoder_study", Path(__file__).resolve().parents[1] / "eval" / "encoder_study.py")
+    assert spec and spec.loader
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    for bad in (["--mix", "0"], ["--mix", "1.5"], ["--mix", "a"], ["--sets", "squad"], ["--squad-limit", "-1"]):
+        assert study.main(bad) == 2, bad
+        assert capsys.readouterr().err.startswith("error: --mix takes")
+    assert study.main(["--checkpoint", str(tmp_path), "--mix", "0.4"]) == 1  # no run there
+    assert "state.json missing" in capsys.readouterr().err
