@@ -95,7 +95,7 @@ def load_index(index_dir: Path, expected_model_sha256: str | None = None) -> Ind
     if expected_model_sha256 and manifest.get("model_sha256") != expected_model_sha256:
         raise IndexProblem(
             f"index at {path} was built with model {manifest.get('model')} "
-            f"(weights {str(manifest.get('model_sha256'))[:12]}…), not the one installed; {rebuild}"
+            f"(weights {str(manifest.get('model_sha256'))[:12]}…), not the encoder qa embeds with now (installed weights, QA_TUNED_ENCODER); {rebuild}"
         )
     sentences = _read(path, "sentences.jsonl", damaged, read_sentences)
     articles = _read(path, "articles.jsonl", damaged, _read_articles)

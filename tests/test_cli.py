@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,20 @@ def test_eval_flags_that_do_not_go_together(capsys, tmp_path: Path):
     bad.write_text('{"id": "a", "question": "Who?", "answers": ["x"]}\n{"id": 1}\n', encoding="utf-8")
     code, _, err = run(capsys, "eval", "--questions", str(bad))
     assert code == 2 and f"{bad}:2:" in err
+
+
+@pytest.mark.model
+def test_switching_the_encoder_off_asks_for_a_rebuild_and_build_does_it(capsys, tmp_path: Path, monkeypatch):
+    from tests.conftest import SEEDS
+
+    index = str(tmp_path / "index")
+    code, out, _ = run(capsys, "build", "--seeds", str(SEEDS), "--index", index)
+    sentences = re.search(r"(\d+) sentences", out)
+    assert code == 0 and sentences
+    monkeypatch.setenv("QA_TUNED_ENCODER", "0")  # the packaged encoder, as published
+    code, _, err = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index)
+    assert code == 3 and err.count("\n") == 1 and "tuned by qa" in err and "QA_TUNED_ENCODER" in err
+    code, out, _ = run(capsys, "build", "--seeds", str(SEEDS), "--index", index)
+    assert code == 0 and "reused 0" in out and f"embedded {sentences[1]}," in out  # every vector made again, none mixed
+    code, out, _ = run(capsys, "ask", "Who attended the Riyadh talks?", "--index", index, "--json")
+    assert code == 0 and json.loads(out)["citations"]
