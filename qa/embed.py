@@ -87,7 +87,7 @@ def tuned_weights(folder: Path = ENCODER_DIR) -> tuple[Path, str]:
     """The tuned encoder's tensors and their sha256, after the file is checked against its card."""
     import json
 
-    reinstall = "reinstall qa (.venv/bin/pip install -e .), or set QA_TUNED_ENCODER=0 to use the packaged encoder"
+    reinstall = f"restore it with `git checkout -- {shown_path(folder)}` (or reinstall qa), or set QA_TUNED_ENCODER=0 for the packaged encoder"
     try:
         card = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
         path, expected = folder / card["weights"], card["sha256"]
@@ -98,6 +98,14 @@ def tuned_weights(folder: Path = ENCODER_DIR) -> tuple[Path, str]:
     if not path.is_file() or sha256_file(path) != expected:
         raise ModelProblem(f"the tuned encoder's weights {path} are missing or altered (sha256 differs from encoder.json); {reinstall}")
     return path, expected
+
+
+def shown_path(folder: Path) -> str:
+    """The folder as a user types it: relative to the working directory when inside it."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(folder)
 
 
 def tuned_fingerprint(tuned_sha256: str) -> str:

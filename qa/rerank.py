@@ -132,13 +132,10 @@ class Reranker:
         """Checks and loads the model; a RerankerProblem says how to restore it."""
         if self._loaded:
             return self
-        from qa.embed import model_path, sha256_file
+        from qa.embed import model_path, sha256_file, shown_path
 
         folder = self.folder
-        try:
-            shown = folder.resolve().relative_to(Path.cwd())
-        except ValueError:
-            shown = folder
+        shown = shown_path(folder)
         card_path = folder / "reranker.json"
         if not card_path.is_file():
             raise RerankerProblem(f"reranker not found in {shown}; restore it with `git checkout -- {shown}` or retrain with `make train-reranker`")

@@ -139,7 +139,7 @@ def test_the_tuned_encoder_is_checked_before_use_and_can_be_turned_off(tmp_path:
         byte = f.read(1)
         f.seek(1000)
         f.write(bytes([byte[0] ^ 1]))
-    with pytest.raises(ModelProblem, match="altered.*QA_TUNED_ENCODER=0"):
+    with pytest.raises(ModelProblem, match="altered.*git checkout.*QA_TUNED_ENCODER=0"):
         MiniLMEmbedder(tuned_folder=folder)
     (folder / "encoder.json").write_text("{", encoding="utf-8")
     with pytest.raises(ModelProblem, match="missing or damaged"):
