@@ -27,13 +27,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = (
-    ("seed", "indexes/default", "eval/questions/seed.jsonl"),
-    ("seed+wikinews", "indexes/seed-wikinews", "eval/questions/seed.jsonl"),
-    ("conversations", "indexes/seed-wikinews", "eval/questions/conversations.jsonl"),
-    ("recurring", "indexes/seed-wikinews", "eval/questions/recurring.jsonl"),
-    ("news-dev", "indexes/seed-wikinews", "eval/questions/news-dev.jsonl"),
-)
+sys.path.insert(0, str(ROOT))
+
+from qa.evaluation.question_set import PROJECT_SETS  # noqa: E402
+
+SETS = PROJECT_SETS
 
 
 def run_set(index: str, questions: str, env: dict[str, str]) -> dict:

@@ -2,7 +2,7 @@
 on the project's question sets and on SQuAD-13's first stage, beside the packaged encoder.
 
     .venv/bin/python eval/encoder_study.py [--checkpoint checkpoints/first-stage] [--mix 0.2,0.4,0.7,1]
-        [--sets seed,seed-wikinews,conversations,recurring,news-dev] [--squad-limit N]
+        [--sets seed,seed+wikinews,conversations,recurring,news-dev] [--squad-limit N]
 
 For each mix a (qa.training.export.export_encoder: packaged + a x (trained - packaged)), the
 export goes to a temporary folder, the seed and seed + wikinews-478 indexes are built with it
@@ -24,17 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.errors import QAError  # noqa: E402
+from qa.evaluation.question_set import PROJECT_SETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WIKINEWS = ROOT.parent / "shared" / "data" / "wikinews-478" / "articles"
 SQUAD = ROOT.parent / "shared" / "data" / "squad-v1.1-dev-13" / "dev-v1.1-13-articles.json"
-SETS = {  # name: (the index it is asked on, the question file)
-    "seed": ("seed", "seed.jsonl"),
-    "seed-wikinews": ("seed-wikinews", "seed.jsonl"),
-    "conversations": ("seed-wikinews", "conversations.jsonl"),
-    "recurring": ("seed-wikinews", "recurring.jsonl"),
-    "news-dev": ("seed-wikinews", "news-dev.jsonl"),
-}
+SETS = {name: (index, questions) for name, index, questions in PROJECT_SETS}
+SOURCES = {"indexes/default": [ROOT / "seeds"], "indexes/seed-wikinews": [ROOT / "seeds", WIKINEWS]}  # as make eval-reports builds them
 
 
 def judge(embedder, sets: list[str], work: Path, squad_limit: int) -> dict:
@@ -49,16 +45,15 @@ def judge(embedder, sets: list[str], work: Path, squad_limit: int) -> dict:
     from qa.settings import Settings
 
     settings = Settings.from_env()
-    sources = {"seed": [ROOT / "seeds"], "seed-wikinews": [ROOT / "seeds", WIKINEWS]}
     out: dict = {}
     assistants: dict[str, Assistant] = {}
     for name in sets:
-        index_name, questions = SETS[name]
-        if index_name not in assistants:
-            build_index(read_folders(sources[index_name]), work / index_name, embedder)
-            assistants[index_name] = Assistant(settings.replace(index_dir=work / index_name), embedder=embedder)
-        a = assistants[index_name]
-        s = run_question_set(load_questions(ROOT / "eval" / "questions" / questions), lambda q, h, a=a: a.ask(q, history=h), progress=False)["summary"]
+        index, questions = SETS[name]
+        if index not in assistants:
+            build_index(read_folders(SOURCES[index]), work / index, embedder)
+            assistants[index] = Assistant(settings.replace(index_dir=work / index), embedder=embedder)
+        a = assistants[index]
+        s = run_question_set(load_questions(ROOT / questions), lambda q, h, a=a: a.ask(q, history=h), progress=False)["summary"]
         right = round(s["answer_accuracy"] * s["n_answerable"])
         abstained = round((s["abstention_accuracy"] or 0) * s["n_unanswerable"])
         out[name] = (right, abstained, s["n_answerable"], s["n_unanswerable"])

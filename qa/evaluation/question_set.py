@@ -14,6 +14,17 @@ from typing import Any
 from qa.evaluation.questions import EvalQuestion, Scored, score
 from qa.metrics import percentile
 
+# The project's own question sets, as `make eval-reports` runs them: (name, the index it is
+# asked on, the question file), paths relative to the project root. eval/compare_readers.py and
+# eval/encoder_study.py judge a model on all of them.
+PROJECT_SETS = (
+    ("seed", "indexes/default", "eval/questions/seed.jsonl"),
+    ("seed+wikinews", "indexes/seed-wikinews", "eval/questions/seed.jsonl"),
+    ("conversations", "indexes/seed-wikinews", "eval/questions/conversations.jsonl"),
+    ("recurring", "indexes/seed-wikinews", "eval/questions/recurring.jsonl"),
+    ("news-dev", "indexes/seed-wikinews", "eval/questions/news-dev.jsonl"),
+)
+
 
 def _mean(values: Iterable[float | bool | None]) -> tuple[float | None, int]:
     vals = [float(v) for v in values if v is not None]

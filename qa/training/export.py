@@ -118,15 +118,15 @@ def export_encoder(folder: Path, out: Path, history: dict, mix: float = 1.0) -> 
 
     out = Path(out)
     weights = checkpoint.torch_load(Path(folder) / "weights.pt", Path(folder))
-    base = {}
+    trained = {n: t.float() for n, t in weights.items() if n not in FROZEN}
     if mix != 1.0:
-        from safetensors.numpy import load_file
+        from safetensors.torch import load_file
 
         from qa.embed import model_path
 
-        base = load_file(str(model_path() / "model.safetensors"))
-    tensors = {n: (t.float() if n not in base else torch.from_numpy(base[n]) + mix * (t.float() - torch.from_numpy(base[n]))).to(torch.float16).numpy()
-               for n, t in weights.items() if n not in FROZEN}
+        packaged = load_file(str(model_path() / "model.safetensors"))
+        trained = {n: packaged[n] + mix * (t - packaged[n]) for n, t in trained.items()}
+    tensors = {n: t.to(torch.float16).numpy() for n, t in trained.items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".encoder-", dir=out.parent))
     try:
