@@ -85,11 +85,13 @@ train-reranker: setup-test
 	if [ -f checkpoints/reader/state.json ]; then $(BIN)/qa train --resume; else $(BIN)/qa train; fi
 
 # The first stage's encoder (qa/training/first_stage.py): resumable like the reader's run. The
-# current line is the second round, from the first round's encoder with negatives mined by it.
-FIRST_STAGE := checkpoints/first-stage-2
+# current line is the third round, from the second round's encoder with negatives mined by it
+# (each round starts from the last one's weights; the rounds' checkpoints stay for their history).
+FIRST_STAGE := checkpoints/first-stage-3
+FIRST_STAGE_FROM := checkpoints/first-stage-2
 train-first-stage: setup-test
 	if [ -f $(FIRST_STAGE)/state.json ]; then $(BIN)/python -m qa.training.first_stage --checkpoint $(FIRST_STAGE) --resume; \
-	else $(BIN)/python -m qa.training.first_stage --checkpoint $(FIRST_STAGE) --init-from checkpoints/first-stage; fi
+	else $(BIN)/python -m qa.training.first_stage --checkpoint $(FIRST_STAGE) --init-from $(FIRST_STAGE_FROM); fi
 
 bench: setup-test build
 	$(BIN)/python eval/bench_ask.py --report eval/reports/bench-ask.md

@@ -89,6 +89,37 @@ def tiny_data(tmp_path: Path, monkeypatch) -> Path:
     return _tiny_training_data(tmp_path / "data")
 
 
+def test_mining_cut_short_resumes_from_the_buckets_kept_beside_the_checkpoint(tiny_data: Path, monkeypatch):
+    """Each mined bucket is kept in the checkpoint's folder (committed with it), so mining cut
+    short in one session goes on from there in the next; the parts go once the file is written."""
+    from qa.training import squad
+
+    corpus = squad.load_corpus(tiny_data)
+    corpus.buckets = [[0], list(range(1, len(corpus.articles)))]
+    calls: list[list[int]] = []
+
+    def bucket_hits(corpus, bucket, work, embedder, k):
+        calls.append(bucket)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the session ends while the second bucket is mined
+        return {q.qid: [[q.article, 0]] for q in corpus.questions if q.article in bucket}
+
+    class Encoder:
+        def fingerprint(self) -> str:
+            return "e" * 64
+
+    monkeypatch.setattr(squad, "_bucket_hits", bucket_hits)
+    target = tiny_data.parent / "checkpoint" / "mined.jsonl.gz"
+    with pytest.raises(KeyboardInterrupt):
+        squad.mine(corpus, target, tiny_data.parent / "scratch", Encoder(), log=lambda _: None)
+    assert not target.exists() and len(list((target.parent / "mining").glob("bucket-000-*.json.gz"))) == 1
+    hits = squad.mine(corpus, target, tiny_data.parent / "scratch", Encoder(), log=lambda _: None)
+    assert calls == [[0], corpus.buckets[1], corpus.buckets[1]]  # the first bucket was not mined again
+    assert hits == {q.qid: [[q.article, 0]] for q in corpus.questions}
+    assert target.is_file() and not (target.parent / "mining").exists()
+    assert squad.read_mined(target)[1] == hits
+
+
 @pytest.mark.model
 def test_groups_put_the_gold_sentence_first_and_never_use_the_answer_as_a_negative(tiny_data: Path):
     from qa.embed import MiniLMEmbedder

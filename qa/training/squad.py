@@ -19,6 +19,7 @@ import gzip
 import json
 import random
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,7 +171,12 @@ def _bucket_hits(corpus: Corpus, bucket: list[int], work: Path, embedder, k: int
 
 
 def mine(corpus: Corpus, target: Path, cache: Path, embedder, log: Callable[[str], None] = print, k: int = MINE_K) -> dict[int, list[list[int]]]:
-    """Hard negatives for every question, mined once and stored in `target` (jsonl.gz)."""
+    """Hard negatives for every question, mined once and stored in `target` (jsonl.gz).
+
+    Mining is done a bucket at a time; each bucket's hits are kept (gzipped, a few hundred KB)
+    in `target`'s folder under "mining/" until `target` is written, so that mining cut short
+    resumes where it stopped, in this session or, once the checkpoint folder is committed, in
+    the next one (a new checkout has no `cache`). `cache` holds the buckets' scratch index."""
     key = {"splitter": TRAIN_SPLITTER, "k": k, "bucket": BUCKET, "questions": len(corpus.questions), "articles": len(corpus.articles)}
     if target.is_file():
         mined = read_mined(target)
@@ -178,17 +184,21 @@ def mine(corpus: Corpus, target: Path, cache: Path, embedder, log: Callable[[str
             return mined[1]
         log(f"{target} was mined with other settings; mining again")
     cache.mkdir(parents=True, exist_ok=True)
+    parts = target.parent / "mining"
+    parts.mkdir(parents=True, exist_ok=True)
     hits: dict[int, list[list[int]]] = {}
     t0 = time.time()
     for b, bucket in enumerate(corpus.buckets):
         # the encoder is in the part's name, not in `key`: a mined file stays valid for its run
-        part = cache / f"bucket-{b:03d}-{content_hash(json.dumps([key, bucket, embedder.fingerprint()]))[:10]}.json"
+        part = parts / f"bucket-{b:03d}-{content_hash(json.dumps([key, bucket, embedder.fingerprint()]))[:10]}.json.gz"
         if part.is_file():
-            found = {int(q): h for q, h in json.loads(part.read_text(encoding="utf-8")).items()}
+            with gzip.open(part, "rt", encoding="utf-8") as f:
+                found = {int(q): h for q, h in json.load(f).items()}
         else:
             found = _bucket_hits(corpus, bucket, cache / "index", embedder, k)
-            tmp = part.with_suffix(".tmp")
-            tmp.write_text(json.dumps(found), encoding="utf-8")
+            tmp = part.with_name(part.name + ".tmp")
+            with gzip.open(tmp, "wt", encoding="utf-8") as f:
+                json.dump(found, f, separators=(",", ":"))
             tmp.replace(part)
         hits.update(found)
         log(f"mined bucket {b + 1}/{len(corpus.buckets)} ({len(hits)} questions, {time.time() - t0:.0f} s)")
@@ -199,6 +209,7 @@ def mine(corpus: Corpus, target: Path, cache: Path, embedder, log: Callable[[str
         for qid in sorted(hits):
             f.write(json.dumps([qid, hits[qid]], separators=(",", ":")) + "\n")
     tmp.replace(target)
+    shutil.rmtree(parts, ignore_errors=True)  # all of it is in `target` now
     return hits
 
 
