@@ -274,11 +274,18 @@ def abstains(evidence: list[Hit], settings: Settings) -> bool:
 
 def short_answer(query: str, chosen: list[Hit], settings: Settings) -> str | None:
     """The short answer shown in bold: the reader's answer span in the best quoted sentence
-    when its probability reaches `settings.span_min`, else the one date, number or name of the
-    kind the question asks for in that sentence (qa.answer_type), else none."""
+    (or in the sentence quoted after it, when the reader gives that one the higher answer
+    probability) when its probability reaches `settings.span_min`, else the one date, number
+    or name of the kind the question asks for in that sentence (qa.answer_type), else none."""
     top = next((h for h in chosen if "unit_of" not in h.signals), None)
     if top is None:
         return None
+    # A sentence quoted after it because the reader says it answers too answers from there when
+    # it answers better: "The prize was shared between James Peebles and …" after the lede
+    # that announced the winners (whose best span is the academy that announced them).
+    pair = next((h for h in chosen if h.signals.get("unit_of") == float(top.position) and "pair_prob" in h.signals), None)
+    if pair is not None and pair.signals["pair_prob"] > top.signals.get("answer_prob", 1.0):
+        top = pair
     s, text = top.signals, top.sentence.text
     if s.get("span_prob", 0.0) >= settings.span_min:
         span = text[int(s["span_start"]) : int(s["span_end"])].strip(" ,;:")

@@ -310,17 +310,21 @@ class Retriever:
         its paragraph (signal "next_prob", when pairing is on and the reader read the best one),
         read with the best one before it as its context: the answer is often the sentence after
         the one that names the subject, which the first stage ranks far down, and the reply
-        then quotes the two together (qa.units.with_units)."""
+        then quotes the two together (qa.units.with_units). Its answer span comes along
+        ("next_span_start", "next_span_end", "next_span_prob"), for the short answer when the
+        next sentence answers better than the best one."""
         if not hits or self.pair_share <= 0 or self.reranker is None or "answer_prob" not in hits[0].signals:
             return hits
         row = int(self._next[hits[0].position])
         if row < 0:
             return hits
-        p = next((h.signals.get("answer_prob") for h in hits if h.position == row), None)
-        if p is None:
-            reading = self.reranker.read(query, [self.passage(row)], sentences=[self.index.sentences[row].text])
-            p = float(reading.answer[0]) if reading.answer is not None else 0.0
-        return [replace(hits[0], signals={**hits[0].signals, "next_prob": float(p)}), *hits[1:]]
+        read = next((h.signals for h in hits if h.position == row and "answer_prob" in h.signals), None)
+        if read is None:
+            passage, sentence = self.passage(row), self.index.sentences[row].text
+            read = self.reranker.read(query, [passage], sentences=[sentence]).signals(0, passage, sentence)
+        found = {"next_prob": float(read.get("answer_prob", 0.0))}
+        found.update({"next_" + k: float(read[k]) for k in ("span_start", "span_end", "span_prob") if k in read})
+        return [replace(hits[0], signals={**hits[0].signals, **found}), *hits[1:]]
 
     def first_stage(self, query: str, k: int, query_vector: np.ndarray | None = None, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best sentences by the fused BM25/MiniLM signals alone (no reranker), among the

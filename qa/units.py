@@ -29,6 +29,14 @@ def _quote_balance(text: str) -> int:
     return text.count("“") - text.count("”")
 
 
+def _pair_signals(signals: dict[str, float]) -> dict[str, float]:
+    """What the reader said of the sentence after a quote (qa.retrieve.Retriever._with_next), as
+    that sentence's own signals: "pair_prob" and its answer span."""
+    out = {"pair_prob": signals["next_prob"]}
+    out.update({k[len("next_"):]: v for k, v in signals.items() if k.startswith("next_span_")})
+    return out
+
+
 def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_share: float = 0.0) -> list[Hit]:
     """Each quoted sentence with the sentences it cannot be read without, in reading order:
     the sentence before one that opens with "He", "It", "This", "The company" (the one that
@@ -75,8 +83,9 @@ def with_units(chosen: list[Hit], sentences: list[Sentence], limit: int, pair_sh
                 out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))
                 taken.add(k)
         out.append(hit)
+        paired = {i + 1: _pair_signals(hit.signals)} if "next_prob" in hit.signals else {}  # the reader read it
         for k in after:
             if k not in taken:
-                out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i)}))
+                out.append(Hit(sentences[k], hit.score, k, {"unit_of": float(i), **paired.get(k, {})}))
                 taken.add(k)
     return out[: max(limit, len(chosen))]

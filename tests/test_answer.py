@@ -154,6 +154,35 @@ def test_the_short_answer_is_the_readers_span_when_it_is_confident_else_the_want
     assert short_answer("Who opened the bridge?", [before, sure], settings) == "Ann Keane"
 
 
+def test_the_short_answer_comes_from_the_paired_sentence_when_the_reader_says_it_answers_better():
+    """"Who won the Nobel Prize?": the lede announcing the winners is quoted first, the sentence
+    after it names them; the bold answer is read where the reader puts the answer."""
+    from qa.answer import short_answer
+    from qa.retrieve import Hit
+    from qa.sentences import Sentence
+    from qa.units import with_units
+
+    texts = ["On Tuesday, the Royal Swedish Academy of Sciences announced the winners of the 2019 Nobel Prize in Physics.",
+             "The prize was shared between James Peebles and the duo of Didier Queloz and Michel Mayor."]
+    sents = [Sentence("n", i, 0, 0, len(t), t) for i, t in enumerate(texts)]
+    academy, peebles = texts[0].index("Royal Swedish"), texts[1].index("James Peebles")
+    lede = {"answer_prob": 0.4, "span_start": float(academy), "span_end": float(academy + 33), "span_prob": 0.6}
+    successor = {"next_span_start": float(peebles), "next_span_end": float(len(texts[1]) - 1), "next_span_prob": 0.7}
+    settings = Settings(span_min=0.3)
+
+    def shown(next_prob: float) -> str | None:
+        hit = Hit(sents[0], 1.0, 0, {**lede, "next_prob": next_prob, **successor})
+        chosen = with_units([hit], sents, 5, 0.5)
+        assert [h.position for h in chosen] == [0, 1]  # both quoted, in reading order
+        return short_answer("Who won the latest Nobel Prize?", chosen, settings)
+
+    assert shown(0.9) == "James Peebles and the duo of Didier Queloz and Michel Mayor"
+    assert shown(0.3) == "Royal Swedish Academy of Sciences"  # quoted as a pair, but the first still answers better
+    # a neighbour brought for a quotation or a reference, never read for the question, is not where the answer is read
+    plain = Hit(sents[0], 1.0, 0, lede)
+    assert short_answer("Who won the latest Nobel Prize?", [plain, Hit(sents[1], 1.0, 1, {"unit_of": 0.0})], settings) == "Royal Swedish Academy of Sciences"
+
+
 def test_the_readers_answer_probability_moves_the_abstention_and_without_a_reader_strength_decides():
     from qa.answer import abstains
     from qa.retrieve import Hit

@@ -167,6 +167,21 @@ def test_the_reader_reads_the_sentence_after_the_best_one_only_when_pairing_is_o
     assert paired.seen[1] == [retriever.passage(successor)]  # read after the first, with the first as its context
     expected = 0.9 if "March" in index.sentences[successor].text else 0.1
     assert hits[0].signals["next_prob"] == pytest.approx(expected)
+    assert "next_span_start" not in hits[0].signals  # this reader gives no spans, so none is passed on
+    spans = _SpansAtTheEnd()
+    retriever = Retriever(index, fake_embedder, reranker=spans, rerank_depth=1, pair_share=0.5)
+    s = retriever.search("comet", k=3)[0].signals
+    successor = index.sentences[int(retriever._next[retriever.search("comet", k=3)[0].position])].text
+    # the span is the successor's last five characters, as offsets into the successor itself
+    assert successor[int(s["next_span_start"]) : int(s["next_span_end"])] == successor[-5:] and s["next_span_prob"] == pytest.approx(0.8)
+
+
+class _SpansAtTheEnd(_AnswersMarch):
+    """A reader that also gives an answer span: each passage's last five characters (0.8)."""
+
+    def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
+        r = super().read(question, passages, sentences)
+        return Reading(r.logits, r.answer, [(len(p) - 5, len(p), 0.8) for p in passages])
 
 class _RecordsQuestions(_FavoursMarch):
     def read(self, question: str, passages: list[str], sentences: list[str] | None = None) -> Reading:
