@@ -88,7 +88,7 @@ def main() -> int:
         for q in questions:
             page.goto(url + "/")
             page.wait_for_selector("#question textarea")
-            page.wait_for_function("document.querySelector('#status').innerText.includes('articles')")
+            page.wait_for_function("/\\d+ articles?\\b/.test(document.querySelector('#status').innerText)")  # "1 article · …"
             page.fill("#question textarea", q)
             page.evaluate(WATCH)
             page.keyboard.press("Enter")
