@@ -64,16 +64,14 @@ def signals(query: str, hits: list, articles: dict, settings: Settings) -> dict:
     }
 
 
-def collect(data: Path, work: Path, limit: int, settings: Settings) -> list[dict]:
+def collect(data: Path, work: Path, limit: int, settings: Settings, embedder) -> list[dict]:
     from qa.articles import ReadReport
     from qa.build import build_index
-    from qa.embed import MiniLMEmbedder
     from qa.index import load_index
     from qa.rerank import Reranker
     from qa.retrieve import Retriever
 
     bench = load_squad(heldout_squad(data, work / "heldout.json"))
-    embedder = MiniLMEmbedder.configured(settings)
     build_index(ReadReport(articles=bench.articles), work / "index", embedder, split=bench.split)
     index = load_index(work / "index", expected_model_sha256=embedder.fingerprint())
     r = Retriever.configured(index, embedder, settings, Reranker.configured(settings))
@@ -223,7 +221,7 @@ def main() -> int:
     cache = args.work / f"rows{ROWS_FORMAT}-{args.limit}-{settings.abstain_below}-{settings.answer_prob_weight}-{sha[:12]}-{encoder.fingerprint()[:12]}.json"
     rows = json.loads(cache.read_text()) if cache.is_file() else None
     if rows is None:
-        rows = collect(args.data, args.work, args.limit, settings)
+        rows = collect(args.data, args.work, args.limit, settings, encoder)
         cache.write_text(json.dumps(rows))
     result = study(rows, settings)
     print(json.dumps({k: result[k] for k in ("questions", "twins", "before", "shipped", "roc_auc", "chosen")}, indent=1))

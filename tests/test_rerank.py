@@ -170,8 +170,8 @@ def test_the_reader_reads_the_sentence_after_the_best_one_only_when_pairing_is_o
     assert "next_span_start" not in hits[0].signals  # this reader gives no spans, so none is passed on
     spans = _SpansAtTheEnd()
     retriever = Retriever(index, fake_embedder, reranker=spans, rerank_depth=1, pair_share=0.5)
-    s = retriever.search("comet", k=3)[0].signals
-    successor = index.sentences[int(retriever._next[retriever.search("comet", k=3)[0].position])].text
+    best = retriever.search("comet", k=3)[0]
+    s, successor = best.signals, index.sentences[int(retriever._next[best.position])].text
     # the span is the successor's last five characters, as offsets into the successor itself
     assert successor[int(s["next_span_start"]) : int(s["next_span_end"])] == successor[-5:] and s["next_span_prob"] == pytest.approx(0.8)
 
